@@ -1,0 +1,155 @@
+// The protocol edge (like the reference's skel): env + stdin in, exactly one JSON document out.
+// `execute` is pure of process state so that delegation can run a plugin in-process;
+// `main` is the only function that reads process.env/stdin and writes stdout.
+import { readFileSync, writeSync } from 'node:fs';
+import { isOwnNetns, netnsProblem } from '../sys/netns.js';
+import { parseCniArgs } from './args.js';
+import {
+  decodeStdin,
+  type NetConf,
+  parseNetConf,
+  parseVersion,
+  requireVerbSupport,
+  validAttachments,
+} from './config.js';
+import { createIpamDelegate, type Outcome } from './delegate.js';
+import { type Command, type Env, type Invocation, parseCommand, parseInvocation } from './env.js';
+import { asCniError, CniError, ErrorCode, PluginCode } from './errors.js';
+import { createLogger } from './log.js';
+import type { Plugin, PluginLoader, Request } from './plugin.js';
+import { resultToVersion } from './result.js';
+import { CURRENT_VERSION, SPEC_VERSIONS, type SpecVersion } from './versions.js';
+
+export const versionInfo = () => ({ cniVersion: CURRENT_VERSION, supportedVersions: [...SPEC_VERSIONS] });
+
+/** Runs one plugin call and returns what belongs on stdout; never throws. */
+export async function execute(
+  pluginName: string,
+  env: Env,
+  stdin: string,
+  load: PluginLoader,
+): Promise<Outcome> {
+  let version: SpecVersion = CURRENT_VERSION;
+  try {
+    const command = parseCommand(env);
+    if (command === 'VERSION') return ok(versionInfo());
+    const inv = parseInvocation(command, env);
+    const raw = decodeStdin(stdin);
+    version = parseVersion(raw);
+    requireVerbSupport(command, version);
+    const conf = parseNetConf(raw, version, stdin);
+    checkNetns(inv);
+    const plugin = await load(pluginName);
+    if (!plugin)
+      throw new CniError(
+        PluginCode.NotImplemented,
+        `plugin "${pluginName}" is not implemented yet in this build`,
+      );
+    const req = buildRequest(pluginName, inv, conf, plugin, env, load);
+    return await dispatch(command, plugin, req, version);
+  } catch (err) {
+    const e = asCniError(err);
+    return { stdout: JSON.stringify(e.toJSON(version)), code: 1 };
+  }
+}
+
+async function dispatch(
+  command: Exclude<Command, 'VERSION'>,
+  plugin: Plugin,
+  req: Request,
+  version: SpecVersion,
+): Promise<Outcome> {
+  req.log.debug('start', { netns: req.netns, ifname: req.ifname });
+  try {
+    switch (command) {
+      case 'ADD':
+        return ok(resultToVersion(await plugin.add(req), version));
+      case 'DEL':
+        await plugin.del(req);
+        return ok();
+      case 'CHECK':
+        await plugin.check(req);
+        return ok();
+      case 'GC':
+        await plugin.gc(req);
+        return ok();
+      case 'STATUS':
+        await plugin.status(req);
+        return ok();
+    }
+  } catch (err) {
+    const e = asCniError(err);
+    req.log.error(e.message, { code: e.code, cause: e.cause instanceof Error ? e.cause.message : undefined });
+    throw e;
+  }
+}
+
+function buildRequest(
+  name: string,
+  inv: Invocation,
+  conf: NetConf,
+  plugin: Plugin,
+  env: Env,
+  load: PluginLoader,
+): Request {
+  const log = createLogger({
+    plugin: name,
+    command: inv.command,
+    containerId: inv.containerId,
+    file: conf.logFile,
+    level: conf.logLevel,
+  });
+  const ipam = conf.ipamType
+    ? createIpamDelegate({
+        type: conf.ipamType,
+        env,
+        path: inv.path,
+        stdin: conf.stdin,
+        cniVersion: conf.cniVersion,
+        log,
+        runInProcess: (type, e, s) => execute(type, e, s, load),
+      })
+    : undefined;
+  return {
+    ...inv,
+    conf,
+    cniArgs: parseCniArgs(inv.args, plugin.knownArgs ?? []),
+    attachments: inv.command === 'GC' ? validAttachments(conf.raw) : [],
+    ipam,
+    log,
+    env,
+  };
+}
+
+/** ADD and CHECK need an existing netns; no verb may act on the plugin's own netns. */
+function checkNetns(inv: Invocation): void {
+  if (!inv.netns) return;
+  const problem = inv.command === 'ADD' || inv.command === 'CHECK' ? netnsProblem(inv.netns) : undefined;
+  if (problem) throw new CniError(ErrorCode.InvalidEnvironment, `CNI_NETNS "${inv.netns}" ${problem}`);
+  if (isOwnNetns(inv.netns)) {
+    throw new CniError(
+      ErrorCode.InvalidEnvironment,
+      `CNI_NETNS "${inv.netns}" is the plugin's own network namespace`,
+    );
+  }
+}
+
+const ok = (doc?: object): Outcome => ({ stdout: doc ? JSON.stringify(doc) : '', code: 0 });
+
+/** The process edge: read env and stdin, execute, print one document, exit. */
+export async function main(pluginName: string, load: PluginLoader): Promise<never> {
+  const env = process.env;
+  // VERSION ignores stdin (the reference does too), so a terminal on stdin cannot hang it.
+  const stdin = env.CNI_COMMAND === 'VERSION' ? '' : readStdin();
+  const outcome = await execute(pluginName, env, stdin, load);
+  if (outcome.stdout) writeSync(1, `${outcome.stdout}\n`);
+  process.exit(outcome.code);
+}
+
+function readStdin(): string {
+  try {
+    return readFileSync(0, 'utf8');
+  } catch {
+    return '';
+  }
+}

@@ -1,0 +1,22 @@
+// The plugins this executable can be, by the name it is run as. Each is imported only when a verb
+// needs it, so VERSION and bad input never pay for plugin code.
+import type { Plugin, PluginLoader } from './cni/plugin.js';
+
+export const PLUGIN_NAMES = ['bridge-route', 'gre', 'vxlan', 'macvlan', 'ipvlan-l3', 'host-local'] as const;
+export type PluginName = (typeof PLUGIN_NAMES)[number];
+
+export const isPluginName = (s: string): s is PluginName => (PLUGIN_NAMES as readonly string[]).includes(s);
+
+/** Not-yet-written plugins load as undefined; skel answers them with a clean CNI error. */
+export const loadPlugin: PluginLoader = async (name): Promise<Plugin | undefined> => {
+  if (!isPluginName(name)) return undefined;
+  switch (name) {
+    case 'bridge-route':
+    case 'gre':
+    case 'vxlan':
+    case 'macvlan':
+    case 'ipvlan-l3':
+    case 'host-local':
+      return undefined;
+  }
+};

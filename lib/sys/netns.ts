@@ -1,0 +1,30 @@
+// Network namespaces given by path (/var/run/netns/x, /proc/PID/ns/net): existence, identity,
+// and the argv prefix that runs a program inside one.
+import { statSync } from 'node:fs';
+
+/** Why `path` cannot be used as a netns, or undefined when it exists. */
+export function netnsProblem(path: string): string | undefined {
+  try {
+    statSync(path);
+    return undefined;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? 'does not exist' : `cannot be opened (${code})`;
+  }
+}
+
+/** True when `path` is the namespace this process runs in (a runtime bug we must refuse). */
+export function isOwnNetns(path: string): boolean {
+  try {
+    const a = statSync(path);
+    const b = statSync('/proc/self/ns/net');
+    return a.dev === b.dev && a.ino === b.ino;
+  } catch {
+    return false;
+  }
+}
+
+/** argv that runs `file args` inside the netns at `path`, or as-is when path is undefined. */
+export function inNetns(path: string | undefined, file: string, args: readonly string[]): [string, string[]] {
+  return path ? ['nsenter', [`--net=${path}`, '--', file, ...args]] : [file, [...args]];
+}

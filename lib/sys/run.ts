@@ -1,0 +1,56 @@
+// The one way this suite starts a program: an argv array (never a shell), stdout and stderr
+// captured, a failure thrown as CommandError carrying what the program said.
+// node:child_process rather than execa on this path: every ADD starts a Node process, and execa's
+// import and first call cost ~30 ms there (see README "Start-up"); execa serves scripts and tests.
+import { spawn } from 'node:child_process';
+
+export interface RunOptions {
+  input?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Resolve instead of throwing on a non-zero exit. */
+  allowFail?: boolean;
+}
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export class CommandError extends Error {
+  constructor(
+    readonly argv: readonly string[],
+    readonly result: RunResult,
+  ) {
+    const said = result.stderr.trim() || result.stdout.trim() || `exit code ${result.code}`;
+    super(`${argv.join(' ')}: ${said}`);
+    this.name = 'CommandError';
+  }
+}
+
+export function run(file: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.on('error', (e: NodeJS.ErrnoException) =>
+      reject(
+        e.code === 'ENOENT' ? new Error(`${file}: not found; install it (see README "Requirements")`) : e,
+      ),
+    );
+    child.on('close', (code, signal) => {
+      const result = {
+        code: code ?? (signal ? 128 : 1),
+        stdout: Buffer.concat(out).toString(),
+        stderr: Buffer.concat(err).toString(),
+      };
+      if (result.code !== 0 && !opts.allowFail) reject(new CommandError([file, ...args], result));
+      else resolve(result);
+    });
+    // A child that exits before reading its stdin must not crash us with EPIPE.
+    child.stdin.on('error', () => {});
+    child.stdin.end(opts.input ?? '');
+  });
+}

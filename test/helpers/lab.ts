@@ -1,0 +1,150 @@
+// The e2e test bed: "hosts" are netns joined by an underlay switch (a bridge in its own netns),
+// "containers" are netns, plugins run inside a host netns. Everything a Lab makes is named
+// cs-<pid>-…, removed at teardown, on exit/signals, and swept later if the owner process died.
+
+import { spawnSync } from 'node:child_process';
+import { execa } from 'execa';
+
+export interface Netns {
+  name: string;
+  path: string;
+}
+export interface Host extends Netns {
+  /** The host's address on the underlay, without prefix. */
+  ip: string;
+}
+
+const live = new Set<string>();
+let counter = 0;
+
+/** Runs `ip …` (optionally in a netns) and returns stdout; throws with stderr on failure. */
+export async function ip(args: string[], netns?: string): Promise<string> {
+  const argv = netns ? ['-n', netns, ...args] : args;
+  return (await execa('ip', argv)).stdout;
+}
+
+/** Runs a command inside a netns. */
+export async function inNs(
+  netns: string,
+  file: string,
+  args: string[],
+  opts: { reject?: boolean; timeout?: number; input?: string } = {},
+) {
+  return execa('ip', ['netns', 'exec', netns, file, ...args], {
+    reject: opts.reject ?? true,
+    timeout: opts.timeout,
+    input: opts.input,
+  });
+}
+
+export class Lab {
+  readonly prefix = `cs-${process.pid}-${++counter}`;
+  readonly underlay: Netns;
+  private hosts = 0;
+  private readonly subnet: string;
+
+  private constructor(underlay: Netns, subnet: string) {
+    this.underlay = underlay;
+    this.subnet = subnet;
+  }
+
+  /** A lab with an empty underlay switch; `subnet` is the first three octets of the underlay /24. */
+  static async create(t: { teardown(fn: () => unknown): void }, subnet = '192.168.100'): Promise<Lab> {
+    sweepStale();
+    const lab = new Lab({ name: '', path: '' }, subnet);
+    const sw = await lab.netns('sw');
+    Object.assign(lab.underlay, sw);
+    await ip(['link', 'add', 'br0', 'type', 'bridge'], sw.name);
+    await ip(['link', 'set', 'br0', 'up'], sw.name);
+    t.teardown(() => lab.destroy());
+    return lab;
+  }
+
+  /** A bare netns with loopback up. */
+  async netns(name: string): Promise<Netns> {
+    const full = `${this.prefix}-${name}`;
+    await execa('ip', ['netns', 'add', full]);
+    live.add(full);
+    await ip(['link', 'set', 'lo', 'up'], full);
+    return { name: full, path: `/var/run/netns/${full}` };
+  }
+
+  /** A host: a netns with eth0 on the underlay at <subnet>.<10+n>/24, forwarding on. */
+  async host(name: string): Promise<Host> {
+    const n = ++this.hosts;
+    const ns = await this.netns(name);
+    const addr = `${this.subnet}.${10 + n}`;
+    await this.attach(ns, `p${n}`, `${addr}/24`);
+    await inNs(ns.name, 'sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
+    return { ...ns, ip: addr };
+  }
+
+  /** Plugs `ns` into the underlay switch as eth0 with `cidr`; `port` names the switch side. */
+  async attach(ns: Netns, port: string, cidr: string): Promise<void> {
+    await ip([
+      'link',
+      'add',
+      port,
+      'netns',
+      this.underlay.name,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      'eth0',
+      'netns',
+      ns.name,
+    ]);
+    await ip(['link', 'set', port, 'master', 'br0', 'up'], this.underlay.name);
+    await ip(['addr', 'add', cidr, 'dev', 'eth0'], ns.name);
+    await ip(['link', 'set', 'eth0', 'up'], ns.name);
+  }
+
+  /** A container: an empty netns for a plugin to wire. */
+  container(name: string): Promise<Netns> {
+    return this.netns(name);
+  }
+
+  async destroy(): Promise<void> {
+    for (const name of [...live]) if (name.startsWith(`${this.prefix}-`)) removeNetns(name);
+  }
+}
+
+/** Kills what runs inside and deletes the netns; never throws. */
+function removeNetns(name: string): void {
+  const pids =
+    spawnSync('ip', ['netns', 'pids', name], { encoding: 'utf8' }).stdout?.split('\n').filter(Boolean) ?? [];
+  for (const pid of pids) spawnSync('kill', ['-9', pid]);
+  spawnSync('ip', ['netns', 'del', name]);
+  live.delete(name);
+}
+
+/** Removes labs left by processes that no longer exist (a killed test run). */
+function sweepStale(): void {
+  const names = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout?.split('\n') ?? [];
+  for (const line of names) {
+    const m = /^(cs-(\d+)-\S+)/.exec(line);
+    if (!m || Number(m[2]) === process.pid) continue;
+    if (!isAlive(Number(m[2]))) removeNetns(m[1]!);
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function removeAll(): void {
+  for (const name of [...live]) removeNetns(name);
+}
+process.on('exit', removeAll);
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(sig, () => {
+    removeAll();
+    process.exit(130);
+  });
+}

@@ -24,10 +24,18 @@ export async function generateValidators(root: string): Promise<void> {
         useDefaults: false,
       });
       const validate = ajv.compile(schema);
-      writeFileSync(join(outDir, `${name}.validate.js`), standaloneCode.default(ajv, validate));
+      writeFileSync(join(outDir, `${name}.validate.js`), asPureEsm(standaloneCode.default(ajv, validate)));
       writeFileSync(join(outDir, `${name}.validate.d.ts`), VALIDATOR_DTS);
     }
   }
+}
+
+/** Ajv's "esm" output still require()s its runtime helpers; make those imports so the file is plain ESM. */
+function asPureEsm(code: string): string {
+  return code.replace(
+    /const (\w+) = require\("([^"]+)"\)\.default;/g,
+    (_, name: string, mod: string) => `import ${name}_m from "${mod}.js";const ${name} = ${name}_m.default;`,
+  );
 }
 
 const VALIDATOR_DTS = `import type { ErrorObject } from 'ajv';

@@ -1,0 +1,17 @@
+// npm run bench: builds, then prints each section's figures; sections come from scripts/bench/.
+// `npm run bench -- startup host-local` runs only the named sections.
+import { execFileSync } from 'node:child_process';
+import { ROOT } from './bench/lib.ts';
+import { benchStartup } from './bench/startup.ts';
+
+const sections: Record<string, () => void | Promise<void>> = {
+  startup: () => benchStartup(),
+};
+
+const wanted = process.argv.slice(2);
+execFileSync(process.execPath, ['scripts/build.ts'], { cwd: ROOT, stdio: 'inherit' });
+console.log(`# cni-suite benchmarks (${new Date().toISOString()})`);
+for (const [name, run] of Object.entries(sections)) {
+  if (wanted.length && !wanted.includes(name)) continue;
+  await run();
+}

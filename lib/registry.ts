@@ -12,6 +12,7 @@ export const loadPlugin: PluginLoader = async (name): Promise<Plugin | undefined
   if (!isPluginName(name)) return undefined;
   switch (name) {
     case 'bridge-route':
+      return (await import('../plugins/bridge-route/index.js')).default;
     case 'gre':
     case 'vxlan':
     case 'macvlan':

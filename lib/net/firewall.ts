@@ -1,0 +1,143 @@
+// The suite's nftables state for one network, in its own tables (`inet cni_suite` for NAT and
+// filtering, `bridge cni_suite` for same-bridge isolation):
+// - per network: base chains and sets named after the network's tag, rewritten whole by every
+//   ensure (flush + add in one transaction), so concurrent ADDs converge and config changes apply;
+// - per attachment: its pod addresses as elements of the network's pod sets, with the attachment
+//   key as comment, so DEL and GC find them without the container.
+import { ipFamily } from '../cni/result.js';
+import { nftApply, nftList, nftString } from '../sys/nft.js';
+import { networkGroup, networkTag } from './attachment.js';
+
+const TABLE = 'cni_suite';
+
+export interface NetworkFirewall {
+  network: string;
+  /** Masquerade pod traffic whose destination is outside `cluster`. */
+  ipMasq: boolean;
+  /** Drop pod traffic whose destination is outside `cluster`. */
+  internal: boolean;
+  /** Drop traffic between two pod ports of the network (its host veths carry the network's group). */
+  isolateBridge: boolean;
+  /** Destinations that are never NATed: the whole pod network across hosts. */
+  cluster: readonly string[];
+}
+
+const names = (network: string) => {
+  const t = networkTag(network);
+  return {
+    pods4: `${t}_pods4`,
+    pods6: `${t}_pods6`,
+    cluster4: `${t}_cluster4`,
+    cluster6: `${t}_cluster6`,
+    post: `${t}_post`,
+    fwd: `${t}_fwd`,
+    iso: `${t}_iso`,
+  };
+};
+
+/** The nft script that (re)writes the network's chains and sets; idempotent. */
+export function networkScript(fw: NetworkFirewall): string {
+  const n = names(fw.network);
+  const inet = `inet ${TABLE}`;
+  const lines = [
+    `add table ${inet}`,
+    `add set ${inet} ${n.pods4} { type ipv4_addr; }`,
+    `add set ${inet} ${n.pods6} { type ipv6_addr; }`,
+    `add set ${inet} ${n.cluster4} { type ipv4_addr; flags interval; auto-merge; }`,
+    `add set ${inet} ${n.cluster6} { type ipv6_addr; flags interval; auto-merge; }`,
+    `flush set ${inet} ${n.cluster4}`,
+    `flush set ${inet} ${n.cluster6}`,
+  ];
+  for (const fam of [4, 6] as const) {
+    const cidrs = fw.cluster.filter((c) => ipFamily(c) === fam);
+    if (cidrs.length)
+      lines.push(`add element ${inet} ${fam === 4 ? n.cluster4 : n.cluster6} { ${cidrs.join(', ')} }`);
+  }
+  lines.push(
+    `add chain ${inet} ${n.post} { type nat hook postrouting priority srcnat; policy accept; }`,
+    `flush chain ${inet} ${n.post}`,
+    `add chain ${inet} ${n.fwd} { type filter hook forward priority filter; policy accept; }`,
+    `flush chain ${inet} ${n.fwd}`,
+  );
+  for (const [fam, pods, cluster] of [
+    ['ip', n.pods4, n.cluster4],
+    ['ip6', n.pods6, n.cluster6],
+  ] as const) {
+    const leaving = `${fam} saddr @${pods} ${fam} daddr != @${cluster}`;
+    if (fw.internal) lines.push(`add rule ${inet} ${n.fwd} ${leaving} drop`);
+    else if (fw.ipMasq) lines.push(`add rule ${inet} ${n.post} ${leaving} masquerade`);
+  }
+  const bridge = `bridge ${TABLE}`;
+  lines.push(
+    `add table ${bridge}`,
+    `add chain ${bridge} ${n.iso} { type filter hook forward priority filter; policy accept; }`,
+    `flush chain ${bridge} ${n.iso}`,
+  );
+  const group = networkGroup(fw.network);
+  if (fw.isolateBridge)
+    lines.push(`add rule ${bridge} ${n.iso} meta iifgroup ${group} meta oifgroup ${group} drop`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** Lines adding an attachment's pod addresses to the network's pod sets. */
+export function attachmentScript(network: string, key: string, addresses: readonly string[]): string {
+  const n = names(network);
+  return addresses
+    .map(
+      (a) =>
+        `add element inet ${TABLE} ${ipFamily(a) === 4 ? n.pods4 : n.pods6} { ${a.split('/')[0]} comment ${nftString(key)} }\n`,
+    )
+    .join('');
+}
+
+export const applyFirewall = nftApply;
+
+interface Element {
+  set: string;
+  addr: string;
+  key: string | undefined;
+}
+
+/** The network's pod-set elements with their attachment keys. */
+export async function listAttachments(network: string): Promise<Element[]> {
+  const n = names(network);
+  const out: Element[] = [];
+  for (const set of [n.pods4, n.pods6]) {
+    for (const obj of await nftList(['list', 'set', 'inet', TABLE, set])) {
+      const elems = (obj.set as { elem?: unknown[] } | undefined)?.elem ?? [];
+      for (const e of elems) {
+        if (typeof e === 'string') out.push({ set, addr: e, key: undefined });
+        else {
+          const v = (e as { elem?: { val?: unknown; comment?: string } }).elem;
+          if (v && typeof v.val === 'string') out.push({ set, addr: v.val, key: v.comment });
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** Removes the elements of every attachment for which `drop(key)` is true; retried if a concurrent change races us. */
+export async function removeAttachments(
+  network: string,
+  drop: (key: string | undefined) => boolean,
+): Promise<number> {
+  for (let attempt = 1; ; attempt++) {
+    const doomed = (await listAttachments(network)).filter((e) => drop(e.key));
+    if (!doomed.length) return 0;
+    try {
+      await nftApply(doomed.map((e) => `delete element inet ${TABLE} ${e.set} { ${e.addr} }\n`).join(''));
+      return doomed.length;
+    } catch (err) {
+      if (attempt >= 3) throw err;
+    }
+  }
+}
+
+/** The attachments of the network present in its firewall, as keys. */
+export async function firewallKeys(network: string): Promise<Map<string, string[]>> {
+  const keys = new Map<string, string[]>();
+  for (const e of await listAttachments(network))
+    if (e.key) keys.set(e.key, [...(keys.get(e.key) ?? []), e.addr]);
+  return keys;
+}

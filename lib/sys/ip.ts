@@ -1,0 +1,100 @@
+// iproute2: JSON reads (`ip -j`), batched writes (`ip -batch -`), optionally inside a netns given by path.
+import { inNetns } from './netns.js';
+import { CommandError, run } from './run.js';
+
+export interface IpOptions {
+  /** Path of the netns to run in; the current one when undefined. */
+  netns?: string | undefined;
+}
+
+/** `ip -j <args>` parsed; an empty answer is []. */
+export async function ipJson<T>(args: readonly string[], opts: IpOptions = {}): Promise<T> {
+  const [file, argv] = inNetns(opts.netns, 'ip', ['-j', ...args]);
+  const out = (await run(file, argv)).stdout.trim();
+  return (out ? JSON.parse(out) : []) as T;
+}
+
+/** `ip -j <args>` that answers [] instead of failing when the device does not exist. */
+export async function ipJsonIfExists<T>(args: readonly string[], opts: IpOptions = {}): Promise<T[]> {
+  try {
+    return await ipJson<T[]>(args, opts);
+  } catch (err) {
+    if (isNotFound(err)) return [];
+    throw err;
+  }
+}
+
+/** Runs several `ip` commands in one process; stops at the first failure and throws it. */
+export async function ipBatch(commands: readonly (readonly string[])[], opts: IpOptions = {}): Promise<void> {
+  if (!commands.length) return;
+  const [file, argv] = inNetns(opts.netns, 'ip', ['-batch', '-']);
+  try {
+    await run(file, argv, { input: commands.map(batchLine).join('\n') });
+  } catch (err) {
+    throw err instanceof CommandError ? new BatchError(err, commands, opts.netns) : err;
+  }
+}
+
+/** A failed batch names the command that failed ("Command failed -:N" is all iproute2 says). */
+export class BatchError extends CommandError {
+  constructor(cause: CommandError, commands: readonly (readonly string[])[], netns: string | undefined) {
+    super(cause.argv, cause.result);
+    const line = Number(/Command failed -:(\d+)/.exec(cause.result.stderr)?.[1] ?? 0);
+    const cmd = commands[line - 1];
+    const why = cause.result.stderr.split('\n')[0]?.replace(/^RTNETLINK answers: /, '') ?? '';
+    this.message = `ip ${cmd ? cmd.join(' ') : 'batch'}${netns ? ` (in ${netns})` : ''}: ${why}`;
+  }
+}
+
+/** One `ip` command. */
+export async function ip(args: readonly string[], opts: IpOptions = {}): Promise<void> {
+  const [file, argv] = inNetns(opts.netns, 'ip', args);
+  await run(file, argv);
+}
+
+/** Batch lines are split on whitespace by iproute2; our arguments never contain any. */
+function batchLine(cmd: readonly string[]): string {
+  for (const a of cmd)
+    if (/\s/.test(a) || a === '')
+      throw new Error(`ip batch argument ${JSON.stringify(a)} is empty or has whitespace`);
+  return cmd.join(' ');
+}
+
+const said = (err: unknown) => (err instanceof CommandError ? err.result.stderr : '');
+
+/** The object (device, address, route) is not there. */
+export const isNotFound = (err: unknown) =>
+  /Cannot find device|does not exist|No such device|No such process|Cannot assign requested address|not found/i.test(
+    said(err),
+  );
+
+/** The object is there already. */
+export const isExists = (err: unknown) => /File exists/i.test(said(err));
+
+/** Link as read by `ip -j -d link show`. */
+export interface IpLink {
+  ifindex: number;
+  ifname: string;
+  mtu: number;
+  address?: string;
+  master?: string;
+  operstate?: string;
+  flags?: string[];
+  ifalias?: string;
+  linkinfo?: { info_kind?: string; info_slave_kind?: string; info_data?: Record<string, unknown> };
+}
+
+export interface IpAddrInfo {
+  ifname: string;
+  addr_info: { family: 'inet' | 'inet6'; local: string; prefixlen: number; scope?: string }[];
+}
+
+export interface IpRoute {
+  dst: string;
+  gateway?: string;
+  dev?: string;
+  protocol?: string;
+  scope?: string;
+  flags?: string[];
+  metric?: number;
+}

@@ -1,0 +1,21 @@
+// nftables: every change is one `nft -f -` transaction (atomic); reads are `nft -j`.
+import { CommandError, run } from './run.js';
+
+export async function nftApply(script: string): Promise<void> {
+  await run('nft', ['-f', '-'], { input: script });
+}
+
+/** `nft -j <args>` as the list of objects under "nftables"; [] when the table/set does not exist. */
+export async function nftList(args: readonly string[]): Promise<Record<string, unknown>[]> {
+  try {
+    const out = await run('nft', ['-j', ...args]);
+    return (JSON.parse(out.stdout) as { nftables?: Record<string, unknown>[] }).nftables ?? [];
+  } catch (err) {
+    if (err instanceof CommandError && /No such file or directory|does not exist/i.test(err.result.stderr))
+      return [];
+    throw err;
+  }
+}
+
+/** A string as an nft quoted string (comments); our values never hold quotes, but be safe. */
+export const nftString = (s: string) => `"${s.replace(/["\\]/g, '')}"`;

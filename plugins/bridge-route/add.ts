@@ -1,0 +1,160 @@
+// ADD: ensureBridge → allocateAddresses → createVeth → (configureContainer ∥ ensureFirewall ∥
+// ensurePeerRoutes) → result. Each step that creates something pushes its undo.
+import { CniError, ErrorCode } from '../../lib/cni/errors.js';
+import type { Request } from '../../lib/cni/plugin.js';
+import { type IpConfig, ipFamily, type Result, type Route } from '../../lib/cni/result.js';
+import {
+  type AttachmentId,
+  attachmentKey,
+  hostLinkName,
+  linkAlias,
+  networkGroup,
+  randomMac,
+} from '../../lib/net/attachment.js';
+import { ensureBridge } from '../../lib/net/bridge.js';
+import { applyFirewall, attachmentScript, networkScript, removeAttachments } from '../../lib/net/firewall.js';
+import { containerCommands, deleteLink, vethCommands } from '../../lib/net/links.js';
+import { uplinkMtu } from '../../lib/net/mtu.js';
+import { describePeers, loadPeers, type Peer, reconcilePeerRoutes } from '../../lib/net/peers.js';
+import { type UndoStack, withUndo } from '../../lib/net/undo.js';
+import { ipBatch } from '../../lib/sys/ip.js';
+import { ensureSysctl } from '../../lib/sys/sysctl.js';
+import { type BridgeRouteConfig, HOST_VETH_PREFIX, loadConfig, PEER_ROUTE_PROTO } from './config.js';
+
+export async function add(req: Request): Promise<Result> {
+  const cfg = loadConfig(req.conf);
+  const id: AttachmentId = { network: cfg.network, containerId: req.containerId, ifname: req.ifname };
+  const peers = loadPeers(cfg.peers, cfg.peersFile);
+  const mtu = cfg.mtu ?? uplinkMtu();
+  return withUndo(req.log, async (undo) => {
+    const [bridge, ipam] = await Promise.all([ensureBridge(cfg.bridge, mtu), allocateAddresses(req, undo)]);
+    const ips = ipam.ips.map((ip) => ({
+      ...ip,
+      interface: 2,
+      gateway: cfg.isGateway ? ip.gateway : undefined,
+    }));
+    const routes = containerRoutes(cfg, ipam);
+    const veth = await createVeth(req, cfg, id, mtu, ips, undo);
+    await Promise.all([
+      ipBatch(containerCommands(req.ifname, ips, routes), { netns: req.netns }),
+      ensureFirewall(cfg, id, ips, peers, undo),
+      ensurePeerRoutes(req, cfg, peers),
+    ]);
+    return {
+      interfaces: [
+        { name: cfg.bridge, mac: bridge.address },
+        { name: veth.hostName, mac: veth.hostMac },
+        { name: req.ifname, mac: veth.peerMac, sandbox: req.netns },
+      ],
+      ips,
+      routes,
+      dns: ipam.dns,
+    };
+  });
+}
+
+async function allocateAddresses(req: Request, undo: UndoStack): Promise<Result> {
+  if (!req.ipam)
+    throw new CniError(
+      ErrorCode.InvalidConfig,
+      'ipam is required, e.g. {"type": "host-local", "ranges": [[{"subnet": "10.244.1.0/24"}]]}',
+    );
+  const ipam = req.ipam;
+  const result = await ipam.add();
+  undo.push('release IPAM lease', () => ipam.del());
+  if (!result.ips.length)
+    throw new CniError(ErrorCode.InvalidConfig, `ipam "${ipam.type}" returned no IP address`);
+  return result;
+}
+
+/** Routes inside the pod: IPAM's, plus a default route via the bridge per family when asked. */
+function containerRoutes(cfg: BridgeRouteConfig, ipam: Result): Route[] {
+  const routes = [...ipam.routes];
+  if (!cfg.isDefaultGateway) return routes;
+  for (const ip of ipam.ips) {
+    const dst = ipFamily(ip.address) === 4 ? '0.0.0.0/0' : '::/0';
+    if (ip.gateway && !routes.some((r) => r.dst === dst)) routes.push({ dst, gw: ip.gateway });
+  }
+  return routes;
+}
+
+/** The veth pair, the host end on the bridge, and the gateway addresses on the bridge: one `ip` run. */
+async function createVeth(
+  req: Request,
+  cfg: BridgeRouteConfig,
+  id: AttachmentId,
+  mtu: number,
+  ips: IpConfig[],
+  undo: UndoStack,
+) {
+  const veth = {
+    hostName: hostLinkName(id, HOST_VETH_PREFIX),
+    hostMac: randomMac(),
+    peerName: req.ifname,
+    peerMac: randomMac(),
+  };
+  const host = cfg.bridge;
+  const cmds = vethCommands({
+    ...veth,
+    netns: req.netns,
+    mtu,
+    alias: linkAlias(id),
+    group: networkGroup(cfg.network),
+  });
+  cmds.push(['link', 'set', 'dev', veth.hostName, 'master', host, 'up']);
+  if (cfg.hairpinMode)
+    cmds.push(['link', 'set', 'dev', veth.hostName, 'type', 'bridge_slave', 'hairpin', 'on']);
+  if (cfg.promiscMode) cmds.push(['link', 'set', 'dev', host, 'promisc', 'on']);
+  cmds.push(['link', 'set', 'dev', host, 'up']);
+  if (cfg.isGateway) {
+    for (const ip of ips) {
+      if (!ip.gateway) continue;
+      const prefix = ip.address.split('/')[1];
+      const v6 = ipFamily(ip.address) === 6;
+      cmds.push(['addr', 'replace', `${ip.gateway}/${prefix}`, 'dev', host, ...(v6 ? ['nodad'] : [])]);
+      ensureSysctl(v6 ? 'net.ipv6.conf.all.forwarding' : 'net.ipv4.ip_forward', '1');
+    }
+  }
+  try {
+    await ipBatch(cmds);
+  } finally {
+    // Even a half-done batch may have created the pair; deleting a missing link is a no-op.
+    undo.push(`delete ${veth.hostName}`, () => deleteLink(veth.hostName));
+  }
+  return veth;
+}
+
+/** The network's NAT/filter rules (rewritten whole) and this attachment's addresses, in one transaction. */
+async function ensureFirewall(
+  cfg: BridgeRouteConfig,
+  id: AttachmentId,
+  ips: IpConfig[],
+  peers: Peer[],
+  undo: UndoStack,
+) {
+  const key = attachmentKey(id);
+  const script =
+    networkScript({
+      network: cfg.network,
+      ipMasq: cfg.ipMasq,
+      internal: cfg.internal,
+      isolateBridge: cfg.isolation === 'bridge',
+      cluster: [...cfg.clusterCIDR, ...cfg.localSubnets, ...peers.map((p) => p.podCIDR)],
+    }) +
+    attachmentScript(
+      cfg.network,
+      key,
+      ips.map((ip) => ip.address),
+    );
+  await applyFirewall(script);
+  undo.push('remove firewall entries', () => removeAttachments(cfg.network, (k) => k === key));
+}
+
+/** Peer routes follow the list; an unreachable peer must not fail this pod's ADD, so it is logged. */
+async function ensurePeerRoutes(req: Request, cfg: BridgeRouteConfig, peers: Peer[]) {
+  const notOnLink = await reconcilePeerRoutes(peers, {
+    proto: PEER_ROUTE_PROTO,
+    localSubnets: cfg.localSubnets,
+  });
+  if (notOnLink.length) req.log.warn(`peers not on-link, no route installed: ${describePeers(notOnLink)}`);
+}

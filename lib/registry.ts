@@ -17,7 +17,8 @@ export const loadPlugin: PluginLoader = async (name): Promise<Plugin | undefined
     case 'vxlan':
     case 'macvlan':
     case 'ipvlan-l3':
-    case 'host-local':
       return undefined;
+    case 'host-local':
+      return (await import('../ipam/host-local/index.js')).default;
   }
 };

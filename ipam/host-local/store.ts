@@ -1,0 +1,62 @@
+// The lease store of one network under its lock: reference-format leases plus our attachment index.
+// Everything that reads or changes leases runs inside `withStore`, so no two processes (ours or the
+// reference's) ever interleave.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { AttachmentIndex, INDEX_DIR, indexKey } from './attachments.js';
+import type { StoreConfig } from './config.js';
+import { type Attachment, LeaseDir, LOCK_FILE, type Owner } from './leases.js';
+import { lockExclusive } from './lock.js';
+
+export interface Store {
+  leases: LeaseDir;
+  index: AttachmentIndex;
+}
+
+export const networkDir = (cfg: StoreConfig): string => join(cfg.dataDir, cfg.network);
+
+/**
+ * Runs `fn` holding the network's lock, with an index that covers every lease (rebuilt first when
+ * someone else changed leases). `trustIndex: false` skips that for callers that scan anyway (GC).
+ */
+export function withStore<T>(cfg: StoreConfig, fn: (s: Store) => T, opts = { trustIndex: true }): T {
+  const dir = networkDir(cfg);
+  const root = join(cfg.dataDir, INDEX_DIR, cfg.network);
+  mkdirSync(dir, { recursive: true, mode: 0o755 });
+  mkdirSync(root, { recursive: true, mode: 0o700 });
+  const unlock = lockExclusive(join(dir, LOCK_FILE));
+  try {
+    const leases = new LeaseDir(dir, join(root, 'scratch'));
+    const index = new AttachmentIndex(root, leases, cfg.setCount);
+    if (opts.trustIndex && !index.isCurrent()) index.rebuild(leases.scan());
+    return fn({ leases, index });
+  } finally {
+    unlock();
+  }
+}
+
+const sameAttachment = (o: Owner | undefined, a: Attachment) =>
+  o !== undefined && o.containerId === a.containerId.trim() && o.ifname === a.ifname;
+const legacyOf = (o: Owner | undefined, a: Attachment) =>
+  o !== undefined && o.containerId === a.containerId.trim() && o.ifname === undefined;
+
+/**
+ * The addresses leased to an attachment, verified against the lease files. As in the reference,
+ * leases naming only the container ID count when none names (containerID, ifname).
+ */
+export function leasesOf(s: Store, a: Attachment): { ips: string[]; keys: string[] } {
+  const exactKey = indexKey({ containerId: a.containerId, ifname: a.ifname });
+  const legacyKey = indexKey({ containerId: a.containerId, ifname: undefined });
+  if (!exactKey || !legacyKey) return scanFor(s, a);
+  const exact = s.index.get(exactKey).filter((ip) => sameAttachment(s.leases.read(ip), a));
+  if (exact.length) return { ips: exact, keys: [exactKey] };
+  const legacy = s.index.get(legacyKey).filter((ip) => legacyOf(s.leases.read(ip), a));
+  return { ips: legacy, keys: [exactKey, legacyKey] };
+}
+
+/** The slow path for attachments whose names cannot be index entries. */
+function scanFor(s: Store, a: Attachment): { ips: string[]; keys: string[] } {
+  const all = [...s.leases.scan()];
+  const exact = all.filter(([, o]) => sameAttachment(o, a)).map(([ip]) => ip);
+  return { ips: exact.length ? exact : all.filter(([, o]) => legacyOf(o, a)).map(([ip]) => ip), keys: [] };
+}

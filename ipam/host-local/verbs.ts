@@ -1,0 +1,104 @@
+// The five verbs of host-local. Each is a short script over the config loader and the locked store.
+import { closeSync, constants, mkdirSync, openSync } from 'node:fs';
+import { join } from 'node:path';
+import { CniError, ErrorCode, PluginCode } from '../../lib/cni/errors.js';
+import type { Request } from '../../lib/cni/plugin.js';
+import type { Result } from '../../lib/cni/result.js';
+import { allocate } from './allocate.js';
+import { loadConfig, loadStoreConfig } from './config.js';
+import { readResolvConf } from './dns.js';
+import { formatIp, parseIp } from './ip.js';
+import { LeaseDir, LOCK_FILE } from './leases.js';
+import { candidates, ipOf, rangeFor, setText, usableCount } from './range.js';
+import { leasesOf, networkDir, withStore } from './store.js';
+
+const attachmentOf = (req: Request) => ({ containerId: req.containerId, ifname: req.ifname });
+
+export async function add(req: Request): Promise<Result> {
+  const cfg = loadConfig(req.conf, req.cniArgs);
+  const dns = cfg.resolvConf ? readResolvConf(cfg.resolvConf) : {};
+  const ips = withStore(cfg, (s) => allocate(s, cfg, attachmentOf(req)));
+  return { interfaces: [], ips, routes: cfg.routes, dns };
+}
+
+/** Releases by (containerID, ifname); needs no netns and no valid ranges, and succeeds when nothing is leased. */
+export async function del(req: Request): Promise<void> {
+  const cfg = loadStoreConfig(req.conf);
+  withStore(cfg, (s) => {
+    const { ips, keys } = leasesOf(s, attachmentOf(req));
+    const entries = keys.filter((key) => s.index.get(key).length);
+    if (!ips.length && !entries.length) return;
+    s.index.invalidate();
+    for (const ip of ips) s.leases.release(ip);
+    for (const key of entries) s.index.set(key, []);
+    s.index.seal();
+  });
+}
+
+/** The attachment holds a lease, and every prevResult address inside our ranges is one of its leases. */
+export async function check(req: Request): Promise<void> {
+  const cfg = loadConfig(req.conf, req.cniArgs);
+  const a = attachmentOf(req);
+  const held = withStore(cfg, (s) => leasesOf(s, a).ips);
+  const who = `container ${a.containerId} interface ${a.ifname}`;
+  if (!held.length) throw new CniError(PluginCode.CheckFailed, `${who} holds no lease in ${networkDir(cfg)}`);
+  for (const ipc of req.conf.prevResult?.ips ?? []) {
+    const ip = parseIp(ipc.address.split('/')[0]!);
+    if (!ip || !cfg.sets.some((set) => rangeFor(set, ip))) continue;
+    if (!held.includes(formatIp(ip))) {
+      throw new CniError(
+        PluginCode.CheckFailed,
+        `prevResult address ${ipc.address} is not leased to ${who}; its leases: ${held.join(', ')}`,
+      );
+    }
+  }
+}
+
+/** Releases every lease whose attachment is not in the valid list; lock and last_reserved files stay. */
+export async function gc(req: Request): Promise<void> {
+  const cfg = loadStoreConfig(req.conf);
+  const valid = new Set(req.attachments.map((a) => `${a.containerID.trim()}\r\n${a.ifname}`));
+  const validIds = new Set(req.attachments.map((a) => a.containerID.trim()));
+  withStore(
+    cfg,
+    (s) => {
+      const all = s.leases.scan();
+      for (const [ip, o] of all) {
+        const keep =
+          o.ifname === undefined ? validIds.has(o.containerId) : valid.has(`${o.containerId}\r\n${o.ifname}`);
+        if (keep) continue;
+        req.log.info(`GC releases ${ip}`, { holder: o });
+        s.leases.release(ip);
+        all.delete(ip);
+      }
+      s.index.rebuild(all);
+    },
+    { trustIndex: false },
+  );
+}
+
+/** 50 when the data dir cannot hold leases or a range set has no free address (ADD would fail). */
+export async function status(req: Request): Promise<void> {
+  const cfg = loadConfig(req.conf, req.cniArgs);
+  const dir = networkDir(cfg);
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o755 });
+    closeSync(openSync(join(dir, LOCK_FILE), constants.O_RDWR | constants.O_CREAT, 0o600));
+  } catch (err) {
+    throw new CniError(
+      ErrorCode.NotAvailable,
+      `data dir ${dir} is unusable (${(err as NodeJS.ErrnoException).code ?? String(err)}); check ipam.dataDir`,
+    );
+  }
+  const leases = new LeaseDir(dir, '');
+  const entries = leases.countEntries();
+  cfg.sets.forEach((set, n) => {
+    // A set larger than the directory has free addresses; only smaller ones need a look.
+    if (usableCount(set) > BigInt(entries)) return;
+    for (const c of candidates(set, undefined)) if (!leases.read(formatIp(ipOf(c.range, c.value)))) return;
+    throw new CniError(
+      ErrorCode.NotAvailable,
+      `${cfg.setLabels[n]} (${setText(set)}) has no free address; release some (DEL or GC) or add a range`,
+    );
+  });
+}

@@ -14,6 +14,9 @@ export interface Host extends Netns {
   ip: string;
 }
 
+/** An address of the "outside" netns that no host route covers: reaching it needs the default route. */
+export const OUTSIDE_IP = '203.0.113.10';
+
 const live = new Set<string>();
 let counter = 0;
 
@@ -69,14 +72,22 @@ export class Lab {
     return { name: full, path: `/var/run/netns/${full}` };
   }
 
-  /** A host: a netns with eth0 on the underlay at <subnet>.<10+n>/24, forwarding on. */
+  /** A host: a netns with eth0 on the underlay at <subnet>.<10+n>/24, default route via <subnet>.1. */
   async host(name: string): Promise<Host> {
     const n = ++this.hosts;
     const ns = await this.netns(name);
     const addr = `${this.subnet}.${10 + n}`;
     await this.attach(ns, `p${n}`, `${addr}/24`);
-    await inNs(ns.name, 'sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
+    await ip(['route', 'add', 'default', 'via', `${this.subnet}.1`], ns.name);
     return { ...ns, ip: addr };
+  }
+
+  /** "The internet": a netns at <subnet>.1 (the hosts' default gateway) that also owns OUTSIDE_IP. */
+  async outside(): Promise<Host> {
+    const ns = await this.netns('out');
+    await this.attach(ns, 'pout', `${this.subnet}.1/24`);
+    await ip(['addr', 'add', `${OUTSIDE_IP}/32`, 'dev', 'lo'], ns.name);
+    return { ...ns, ip: OUTSIDE_IP };
   }
 
   /** Plugs `ns` into the underlay switch as eth0 with `cidr`; `port` names the switch side. */

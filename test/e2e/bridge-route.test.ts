@@ -1,0 +1,188 @@
+// bridge-route on the real kernel: two hosts on an underlay, pods on both, real packets.
+import { readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { Cluster, type ClusterHost, type Pod } from '../helpers/cluster.js';
+import { inNs, ip, OUTSIDE_IP } from '../helpers/lab.js';
+import { pings, tcpSend, tcpServer } from '../helpers/tcp.js';
+
+const withPrev = (c: Cluster, pod: Pod, extra: Record<string, unknown> = {}) => ({
+  ...c.conf(pod.host, extra),
+  prevResult: pod.result,
+});
+
+async function hostVeths(host: ClusterHost): Promise<string[]> {
+  const links = JSON.parse(await ip(['-j', 'link', 'show', 'type', 'veth'], host.name)) as {
+    ifname: string;
+  }[];
+  return links.map((l) => l.ifname).filter((n) => n !== 'eth0');
+}
+async function podSetElements(host: ClusterHost): Promise<string> {
+  return (await inNs(host.name, 'nft', ['list', 'table', 'inet', 'cni_suite'], { reject: false })).stdout;
+}
+const leases = (host: ClusterHost) => readdirSync(join(host.dataDir, 'podnet')).filter((f) => /^\d/.test(f));
+
+t.test(
+  'pods on two hosts: direct routes, no NAT inside the cluster, masquerade to the outside',
+  async (t) => {
+    const c = await Cluster.create(t);
+    const [h1, h2] = c.hosts as [ClusterHost, ClusterHost];
+    const a1 = await c.addPod(h1, 'a1');
+    const a2 = await c.addPod(h1, 'a2');
+    const b1 = await c.addPod(h2, 'b1');
+    t.match(a1.ip, /^10\.244\.1\./);
+    t.match(b1.ip, /^10\.244\.2\./);
+    t.match(a1.result, {
+      interfaces: [{ name: 'cni0' }, { name: /^vb/ }, { name: 'eth0', sandbox: a1.path }],
+      ips: [{ interface: 2, gateway: '10.244.1.1' }],
+    });
+
+    t.ok(await pings(a1.name, b1.ip), 'a1 → b1 across hosts');
+    t.ok(await pings(b1.name, a1.ip), 'b1 → a1 across hosts');
+    t.ok(await pings(a1.name, a2.ip), 'a1 → a2 on the same bridge');
+    t.match(
+      await ip(['route', 'show', 'proto', '201'], h1.name),
+      `10.244.2.0/24 via ${h2.ip}`,
+      'peer route on h1',
+    );
+
+    await tcpServer(b1.name, 7000);
+    t.same(
+      await tcpSend(a1.name, b1.ip, 7000),
+      { from: a1.ip, bytes: 100_000 },
+      'TCP across hosts; b1 sees a1 real IP',
+    );
+    await tcpServer(c.outside.name, 7001);
+    t.same(
+      await tcpSend(a1.name, OUTSIDE_IP, 7001),
+      { from: h1.ip, bytes: 100_000 },
+      'outside sees the host address',
+    );
+
+    const check = await c.call(h1, 'CHECK', a1, withPrev(c, a1));
+    t.equal(check.exitCode, 0, `CHECK passes after ADD ${check.stdout}`);
+    await ip(['route', 'del', 'default'], a1.name);
+    const broken = await c.call(h1, 'CHECK', a1, withPrev(c, a1));
+    t.match(
+      broken.json,
+      { code: 103, msg: /route 0\.0\.0\.0\/0 via 10\.244\.1\.1 is missing/ },
+      'CHECK fails once the route is gone',
+    );
+
+    for (const pod of [a1, a2]) {
+      for (const round of [1, 2])
+        t.equal((await c.call(h1, 'DEL', pod)).exitCode, 0, `DEL ${pod.name} #${round}`);
+    }
+    t.same(await hostVeths(h1), [], 'no veth left on h1');
+    t.notMatch(await podSetElements(h1), /comment/, 'no firewall entry left on h1');
+    t.same(leases(h1), [], 'no lease left on h1');
+  },
+);
+
+t.test('DEL is total: no netns, empty CNI_NETNS, never added, no prevResult', async (t) => {
+  const c = await Cluster.create(t, { hosts: 1 });
+  const [h1] = c.hosts as [ClusterHost];
+  const pod = await c.addPod(h1, 'p1');
+  await ip(['netns', 'del', pod.name]);
+  const noNetns = await c.call(h1, 'DEL', { ...pod, path: '' });
+  t.equal(noNetns.exitCode, 0, `DEL with empty CNI_NETNS after the netns vanished ${noNetns.stdout}`);
+  const again = await c.call(h1, 'DEL', pod);
+  t.equal(again.exitCode, 0, 'DEL naming a netns that no longer exists');
+  const never = await c.call(h1, 'DEL', { id: 'never-added', path: '', ifname: 'eth0' });
+  t.equal(never.exitCode, 0, 'DEL of an attachment that never existed');
+  t.same(await hostVeths(h1), []);
+  t.same(leases(h1), []);
+});
+
+t.test('isolation "bridge": pods on one bridge cannot talk, other hosts still can', async (t) => {
+  const c = await Cluster.create(t, { conf: { isolation: 'bridge' } });
+  const [h1, h2] = c.hosts as [ClusterHost, ClusterHost];
+  const a1 = await c.addPod(h1, 'a1');
+  const a2 = await c.addPod(h1, 'a2');
+  const b1 = await c.addPod(h2, 'b1');
+  t.notOk(await pings(a1.name, a2.ip), 'a1 ↛ a2 (same bridge)');
+  await tcpServer(a2.name, 7002);
+  t.equal(await tcpSend(a1.name, a2.ip, 7002, 10), undefined, 'no TCP between a1 and a2');
+  t.ok(await pings(a1.name, b1.ip), 'a1 → b1 (other host) still works');
+  t.ok(await pings(a1.name, '10.244.1.1'), 'a1 → its gateway still works');
+});
+
+t.test('internal: the cluster is reachable, the outside is not', async (t) => {
+  const c = await Cluster.create(t, { conf: { internal: true } });
+  const [h1, h2] = c.hosts as [ClusterHost, ClusterHost];
+  const a1 = await c.addPod(h1, 'a1');
+  const b1 = await c.addPod(h2, 'b1');
+  t.ok(await pings(a1.name, b1.ip), 'a1 → b1');
+  t.notOk(await pings(a1.name, OUTSIDE_IP), 'a1 ↛ outside');
+  await tcpServer(c.outside.name, 7003);
+  t.equal(await tcpSend(a1.name, OUTSIDE_IP, 7003, 10), undefined, 'no TCP to the outside');
+});
+
+t.test('GC removes what is not in the valid list; peers follow peersFile', async (t) => {
+  const c = await Cluster.create(t);
+  const [h1, h2] = c.hosts as [ClusterHost, ClusterHost];
+  const peersFile = join(h1.dataDir, 'peers.json');
+  const peers = c.hosts.map((h) => ({ name: h.name, nodeIP: h.ip, podCIDR: h.podCIDR }));
+  writeFileSync(peersFile, JSON.stringify(peers));
+  const conf = c.conf(h1, { peers: undefined, peersFile });
+  const keep = await c.addPod(h1, 'keep', conf);
+  const stale = await c.addPod(h1, 'stale', conf);
+  t.match(await ip(['route', 'show', 'proto', '201'], h1.name), h2.podCIDR);
+
+  writeFileSync(
+    peersFile,
+    JSON.stringify([
+      ...peers.slice(0, 1),
+      { name: 'h9', nodeIP: '192.168.100.99', podCIDR: '10.244.9.0/24' },
+    ]),
+  );
+  const gc = await c.call(
+    h1,
+    'GC',
+    { id: '', path: '', ifname: '' },
+    {
+      ...conf,
+      cniVersion: '1.1.0',
+      'cni.dev/valid-attachments': [{ containerID: keep.id, ifname: 'eth0' }],
+    },
+  );
+  t.equal(gc.exitCode, 0, `GC ${gc.stdout}`);
+  t.equal((await hostVeths(h1)).length, 1, 'the stale veth is gone');
+  t.notMatch(await podSetElements(h1), stale.id, 'the stale firewall entry is gone');
+  t.same(leases(h1), [keep.ip], 'only the kept lease remains');
+  const routes = await ip(['route', 'show', 'proto', '201'], h1.name);
+  t.notMatch(routes, h2.podCIDR, 'route of the removed peer is gone');
+  t.match(routes, '10.244.9.0/24 via 192.168.100.99', 'route of the new peer is there');
+
+  writeFileSync(peersFile, JSON.stringify([{ name: 'far', nodeIP: '10.99.0.1', podCIDR: '10.244.7.0/24' }]));
+  const check = await c.call(h1, 'CHECK', keep, { ...conf, prevResult: keep.result });
+  t.match(check.json, { code: 104, msg: /far \(10\.99\.0\.1\)/ }, 'CHECK names the peer that is not on-link');
+  const status = await c.call(
+    h1,
+    'STATUS',
+    { id: '', path: '', ifname: '' },
+    { ...conf, cniVersion: '1.1.0' },
+  );
+  t.match(status.json, { code: 51, msg: /far/ }, 'STATUS: limited connectivity');
+});
+
+t.test('bad config: code 7 naming the field, nothing created', async (t) => {
+  const c = await Cluster.create(t, { hosts: 1 });
+  const [h1] = c.hosts as [ClusterHost];
+  const ns = await c.lab.container('bad');
+  const pod = { id: 'bad1', path: ns.path, ifname: 'eth0' };
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [{ mtu: 20 }, /mtu must be >= 68/],
+    [{ isolation: 'total' }, /isolation must be one of "none", "bridge"/],
+    [{ clusterCIDR: '10.244.0.0' }, /clusterCIDR "10.244.0.0" is not a CIDR/],
+    [{ peers: [{ name: 'x', nodeIP: 'nope', podCIDR: '10.0.0.0/24' }] }, /peers\[0\]\.nodeIP must be an IP/],
+    [{ ipam: undefined }, /ipam is required/],
+    [{ bridge: 'a-name-that-is-too-long' }, /bridge must NOT have more than 15 characters/],
+  ];
+  for (const [extra, msg] of cases) {
+    const r = await c.call(h1, 'ADD', pod, c.conf(h1, extra));
+    t.match(r.json, { code: 7, msg }, JSON.stringify(extra));
+  }
+  t.same(await hostVeths(h1), [], 'no veth created');
+  t.equal((await ip(['-j', 'link', 'show', 'type', 'bridge'], h1.name)).trim(), '[]', 'no bridge created');
+});

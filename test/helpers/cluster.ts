@@ -1,0 +1,104 @@
+// A simulated cluster for bridge-route: hosts on an underlay, each owning a pod subnet
+// 10.244.<n>.0/24, peers listing every host, an "outside" netns; pods attached through the built
+// plugin run inside their host's netns. Shared by the e2e tests and the demo.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Host, Lab, type Netns } from './lab.ts';
+import { BIN, callPlugin, type PluginRun } from './plugin.ts';
+
+export const CLUSTER_CIDR = '10.244.0.0/16';
+
+export interface ClusterHost extends Host {
+  podCIDR: string;
+  dataDir: string;
+}
+
+export interface Pod extends Netns {
+  host: ClusterHost;
+  id: string;
+  ifname: string;
+  ip: string;
+  result: Record<string, unknown>;
+}
+
+export interface ClusterOptions {
+  hosts?: number;
+  /** Extra or overriding config keys for every network config. */
+  conf?: Record<string, unknown>;
+  /** CNI_PATH for IPAM lookup; ours first by default. */
+  cniPath?: string;
+  plugin?: string;
+}
+
+export class Cluster {
+  readonly hosts: ClusterHost[] = [];
+  outside!: Host;
+  readonly lab: Lab;
+  readonly opts: ClusterOptions;
+  private readonly dirs: string[] = [];
+
+  private constructor(lab: Lab, opts: ClusterOptions) {
+    this.lab = lab;
+    this.opts = opts;
+  }
+
+  static async create(t: { teardown(fn: () => unknown): void }, opts: ClusterOptions = {}): Promise<Cluster> {
+    const lab = await Lab.create(t);
+    const c = new Cluster(lab, opts);
+    t.teardown(() => c.removeDirs());
+    c.outside = await lab.outside();
+    for (let i = 1; i <= (opts.hosts ?? 2); i++) {
+      const host = await lab.host(`h${i}`);
+      const dataDir = mkdtempSync(join(tmpdir(), `cs-ipam-h${i}-`));
+      c.dirs.push(dataDir);
+      c.hosts.push({ ...host, podCIDR: `10.244.${i}.0/24`, dataDir });
+    }
+    return c;
+  }
+
+  /** The network config a host's runtime would hold. */
+  conf(host: ClusterHost, extra: Record<string, unknown> = {}): Record<string, unknown> {
+    return {
+      cniVersion: '1.0.0',
+      name: 'podnet',
+      type: this.opts.plugin ?? 'bridge-route',
+      clusterCIDR: CLUSTER_CIDR,
+      peers: this.hosts.map((h) => ({ name: h.name, nodeIP: h.ip, podCIDR: h.podCIDR })),
+      ipam: { type: 'host-local', ranges: [[{ subnet: host.podCIDR }]], dataDir: host.dataDir },
+      ...this.opts.conf,
+      ...extra,
+    };
+  }
+
+  /** Calls the plugin for an attachment of `pod` inside its host's netns. */
+  call(
+    host: ClusterHost,
+    command: string,
+    pod: { id: string; path: string; ifname: string },
+    conf = this.conf(host),
+  ): Promise<PluginRun> {
+    return callPlugin(this.opts.plugin ?? 'bridge-route', conf, {
+      command,
+      containerId: pod.id,
+      netns: pod.path,
+      ifname: pod.ifname,
+      hostNetns: host.name,
+      path: this.opts.cniPath ?? process.env.CNI_TEST_PATH ?? `${BIN}:/usr/lib/cni`,
+    });
+  }
+
+  /** A new container netns on `host`, attached with ADD; throws with the plugin's error on failure. */
+  async addPod(host: ClusterHost, name: string, conf = this.conf(host)): Promise<Pod> {
+    const ns = await this.lab.container(name);
+    const pod = { ...ns, id: `${this.lab.prefix}-${name}`, ifname: 'eth0' };
+    const r = await this.call(host, 'ADD', pod, conf);
+    if (r.exitCode !== 0 || !r.json) throw new Error(`ADD ${name} failed: ${r.stdout} ${r.stderr}`);
+    const ips = r.json.ips as { address: string }[];
+    return { ...pod, host, ip: ips[0]!.address.split('/')[0]!, result: r.json };
+  }
+
+  private removeDirs(): void {
+    for (const d of this.dirs) rmSync(d, { recursive: true, force: true });
+  }
+}

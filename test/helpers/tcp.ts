@@ -1,0 +1,67 @@
+// Real TCP between netns: a server that answers each connection with the peer address it saw,
+// and a client that sends a payload and returns that answer.
+import { execa } from 'execa';
+
+const NODE = process.execPath;
+// A clean env: the test runner's NODE_OPTIONS (loaders, hooks) must not follow into these processes.
+const ENV = { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, extendEnv: false } as const;
+
+const SERVER = `
+const net = require('node:net');
+const srv = net.createServer((s) => {
+  let n = 0;
+  s.on('data', (d) => { n += d.length; });
+  s.on('end', () => s.end(JSON.stringify({ from: s.remoteAddress.replace(/^::ffff:/, ''), bytes: n })));
+});
+srv.listen(Number(process.argv[1]), () => console.log('listening'));
+`;
+
+const CLIENT = `
+const net = require('node:net');
+const [host, port, size] = process.argv.slice(1);
+const s = net.connect({ host, port: Number(port), timeout: 3000 }, () => s.end(Buffer.alloc(Number(size), 120)));
+let out = '';
+s.on('data', (d) => { out += d; });
+s.on('end', () => { console.log(out); process.exit(0); });
+s.on('timeout', () => { console.error('timeout'); process.exit(2); });
+s.on('error', (e) => { console.error(e.message); process.exit(3); });
+`;
+
+/** Starts a server in `netns` on `port`; resolves once it listens. Killed when the netns is removed. */
+export async function tcpServer(netns: string, port: number): Promise<{ stop: () => void }> {
+  const child = execa('ip', ['netns', 'exec', netns, NODE, '-e', SERVER, String(port)], {
+    ...ENV,
+    reject: false,
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout?.once('data', () => resolve());
+    void child.then((r) => reject(new Error(`tcp server in ${netns} exited: ${r.stderr}`)));
+  });
+  // Not `return child`: a subprocess is a thenable, and returning it would wait for its exit.
+  return { stop: () => child.kill() };
+}
+
+/** Sends `size` bytes from `netns` to host:port; returns what the server saw, or undefined on failure. */
+export async function tcpSend(
+  netns: string,
+  host: string,
+  port: number,
+  size = 100_000,
+): Promise<{ from: string; bytes: number } | undefined> {
+  const r = await execa(
+    'ip',
+    ['netns', 'exec', netns, NODE, '-e', CLIENT, host, String(port), String(size)],
+    {
+      ...ENV,
+      reject: false,
+      timeout: 8000,
+    },
+  );
+  return r.exitCode === 0 ? JSON.parse(r.stdout) : undefined;
+}
+
+/** True when one ping from `netns` to `addr` gets an answer within 1 s. */
+export async function pings(netns: string, addr: string): Promise<boolean> {
+  const r = await execa('ip', ['netns', 'exec', netns, 'ping', '-c1', '-W1', addr], { reject: false });
+  return r.exitCode === 0;
+}

@@ -29,7 +29,12 @@ export interface PluginCall {
 }
 
 /** Calls plugin `name` with the config `conf` (an object, or a raw string for bad-input tests). */
-export async function callPlugin(name: string, conf: unknown, call: PluginCall): Promise<PluginRun> {
+export function callPlugin(name: string, conf: unknown, call: PluginCall): Promise<PluginRun> {
+  return callFile(bin(name), conf, call);
+}
+
+/** Calls the plugin executable `file` (ours or a reference one). */
+export async function callFile(file: string, conf: unknown, call: PluginCall): Promise<PluginRun> {
   const env: Record<string, string | undefined> = {
     PATH: process.env.PATH,
     CNI_COMMAND: call.command,
@@ -41,10 +46,8 @@ export async function callPlugin(name: string, conf: unknown, call: PluginCall):
     ...call.env,
   };
   for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
-  const [file, args] = call.hostNetns
-    ? ['ip', ['netns', 'exec', call.hostNetns, bin(name)]]
-    : [bin(name), []];
-  const r = await execa(file, args, {
+  const [cmd, args] = call.hostNetns ? ['ip', ['netns', 'exec', call.hostNetns, file]] : [file, []];
+  const r = await execa(cmd, args, {
     input: typeof conf === 'string' ? conf : JSON.stringify(conf),
     env: env as Record<string, string>,
     extendEnv: false,
@@ -57,4 +60,29 @@ function oneDocument(stdout: string): Record<string, unknown> | undefined {
   if (stdout === '') return undefined;
   // JSON.parse rejects trailing content, so this also proves there is exactly one document.
   return JSON.parse(stdout) as Record<string, unknown>;
+}
+
+/** One plugin of a conflist, run as libcni does: same name/cniVersion, prevResult threaded through. */
+export interface ChainStep {
+  /** Executable to run (absolute path). */
+  file: string;
+  conf: Record<string, unknown>;
+}
+
+/** Runs ADD through the chain (or DEL in reverse), as a runtime does with a conflist. */
+export async function runChain(
+  command: 'ADD' | 'DEL' | 'CHECK',
+  steps: ChainStep[],
+  call: Omit<PluginCall, 'command'>,
+  prevResult?: unknown,
+): Promise<{ result: Record<string, unknown> | undefined; failed?: PluginRun }> {
+  let prev = prevResult;
+  const order = command === 'DEL' ? [...steps].reverse() : steps;
+  for (const step of order) {
+    const conf = prev === undefined ? step.conf : { ...step.conf, prevResult: prev };
+    const r = await callFile(step.file, conf, { ...call, command });
+    if (r.exitCode !== 0) return { result: undefined, failed: r };
+    if (command === 'ADD') prev = r.json;
+  }
+  return { result: prev as Record<string, unknown> | undefined };
 }

@@ -240,3 +240,22 @@ t.test('the index is only a hint: a lease changed behind its back is still found
   t.equal((await del(conf, 'b')).code, 0);
   t.same([...leases(dir)], [], "b's DEL finds it after the index is rebuilt");
 });
+
+t.test('every verb × every cniVersion: served, or code 1 below the verb’s version', async (t) => {
+  const minimum = { ADD: '0.1.0', DEL: '0.1.0', CHECK: '0.4.0', GC: '1.1.0', STATUS: '1.1.0' } as const;
+  for (const cniVersion of SPEC_VERSIONS) {
+    const dir = t.testdir({});
+    const conf = { ...hlConf(dir, v4, { cniVersion }), 'cni.dev/valid-attachments': [] };
+    const added = await add(conf, 'm');
+    for (const command of ['CHECK', 'GC', 'STATUS', 'DEL'] as const) {
+      const allowed = SPEC_VERSIONS.indexOf(cniVersion) >= SPEC_VERSIONS.indexOf(minimum[command]);
+      const r = await runHl(
+        OURS,
+        { ...conf, prevResult: added.json },
+        { command, containerId: 'm', netns: command === 'CHECK' ? netns : undefined },
+      );
+      if (allowed) t.equal(r.code, 0, `${command} at ${cniVersion}: ${r.stdout}`);
+      else t.match(r.json, { cniVersion, code: 1 }, `${command} at ${cniVersion} needs ${minimum[command]}`);
+    }
+  }
+});

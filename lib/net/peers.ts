@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { CniError, ErrorCode } from '../cni/errors.js';
 import { isCidr } from '../cni/result.js';
-import { type IpRoute, ipBatch, ipJson } from '../sys/ip.js';
+import { type IpRoute, ipBatch, ipJsonBatch } from '../sys/ip.js';
 import { CommandError } from '../sys/run.js';
 
 export interface Peer {
@@ -91,12 +91,14 @@ async function replaceOneByOne(peers: readonly Peer[], proto: string): Promise<P
   return failed;
 }
 
+/** Our routes of both families in one `ip` run ("root" with a family's default prefix picks the family). */
 async function currentRoutes(proto: number): Promise<IpRoute[]> {
-  const [v4, v6] = await Promise.all([
-    ipJson<IpRoute[]>(['-4', 'route', 'show', 'proto', String(proto)]),
-    ipJson<IpRoute[]>(['-6', 'route', 'show', 'proto', String(proto)]),
+  const p = String(proto);
+  const lists = await ipJsonBatch<IpRoute>([
+    ['route', 'show', 'root', '0.0.0.0/0', 'proto', p],
+    ['route', 'show', 'root', '::/0', 'proto', p],
   ]);
-  return [...v4, ...v6];
+  return lists.flat();
 }
 
 /** `ip -j` prints host routes without a prefix ("10.1.2.3" for /32). */

@@ -7,9 +7,18 @@ export interface IpOptions {
   netns?: string | undefined;
 }
 
+/**
+ * argv running `ip args` in the netns at `path`. A netns under /run/netns (how runtimes name them)
+ * is entered by ip itself (`ip -n`), saving the extra exec of nsenter.
+ */
+function ipArgv(path: string | undefined, args: readonly string[]): [string, string[]] {
+  const named = path ? /^(?:\/var)?\/run\/netns\/([^/]+)$/.exec(path) : null;
+  return named ? ['ip', ['-n', named[1]!, ...args]] : inNetns(path, 'ip', args);
+}
+
 /** `ip -j <args>` parsed; an empty answer is []. */
 export async function ipJson<T>(args: readonly string[], opts: IpOptions = {}): Promise<T> {
-  const [file, argv] = inNetns(opts.netns, 'ip', ['-j', ...args]);
+  const [file, argv] = ipArgv(opts.netns, ['-j', ...args]);
   const out = (await run(file, argv)).stdout.trim();
   return (out ? JSON.parse(out) : []) as T;
 }
@@ -27,7 +36,7 @@ export async function ipJsonIfExists<T>(args: readonly string[], opts: IpOptions
 /** Runs several `ip` commands in one process; stops at the first failure and throws it. */
 export async function ipBatch(commands: readonly (readonly string[])[], opts: IpOptions = {}): Promise<void> {
   if (!commands.length) return;
-  const [file, argv] = inNetns(opts.netns, 'ip', ['-batch', '-']);
+  const [file, argv] = ipArgv(opts.netns, ['-batch', '-']);
   try {
     await run(file, argv, { input: commands.map(batchLine).join('\n') });
   } catch (err) {
@@ -46,9 +55,23 @@ export class BatchError extends CommandError {
   }
 }
 
+/** Several `ip -j` reads in one process: one parsed answer per command. */
+export async function ipJsonBatch<T>(
+  commands: readonly (readonly string[])[],
+  opts: IpOptions = {},
+): Promise<T[][]> {
+  const [file, argv] = ipArgv(opts.netns, ['-j', '-batch', '-']);
+  const out = await run(file, argv, { input: commands.map(batchLine).join('\n') });
+  // Each command prints its JSON array on a line of its own.
+  return out.stdout
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as T[]);
+}
+
 /** One `ip` command. */
 export async function ip(args: readonly string[], opts: IpOptions = {}): Promise<void> {
-  const [file, argv] = inNetns(opts.netns, 'ip', args);
+  const [file, argv] = ipArgv(opts.netns, args);
   await run(file, argv);
 }
 

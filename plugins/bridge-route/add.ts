@@ -42,7 +42,7 @@ export async function add(req: Request): Promise<Result> {
     ]);
     return {
       interfaces: [
-        { name: cfg.bridge, mac: bridge.address },
+        { name: cfg.bridge, mac: bridge.mac },
         { name: veth.hostName, mac: veth.hostMac },
         { name: req.ifname, mac: veth.peerMac, sandbox: req.netns },
       ],

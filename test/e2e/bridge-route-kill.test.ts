@@ -1,0 +1,68 @@
+// kill -9 during ADD at random moments, then DEL: nothing of the pod may remain on the host.
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import t from 'tap';
+import { Cluster, type ClusterHost } from '../helpers/cluster.js';
+import { inNs, ip } from '../helpers/lab.js';
+import { BIN, bin } from '../helpers/plugin.js';
+
+const ROUNDS = 50;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+t.test(`kill -9 during ADD ${ROUNDS} times, then DEL: no veth, lease or rule left`, async (t) => {
+  const c = await Cluster.create(t, { hosts: 2 });
+  const [h1] = c.hosts as [ClusterHost, ClusterHost];
+  const conf = JSON.stringify(c.conf(h1));
+  const env = (cmd: string, id: string, netns: string) => ({
+    PATH: process.env.PATH ?? '',
+    CNI_COMMAND: cmd,
+    CNI_CONTAINERID: id,
+    CNI_NETNS: netns,
+    CNI_IFNAME: 'eth0',
+    CNI_PATH: BIN,
+  });
+  const run = (cmd: string, id: string, netns: string) =>
+    execa('ip', ['netns', 'exec', h1.name, bin('bridge-route')], {
+      env: env(cmd, id, netns),
+      extendEnv: false,
+      input: conf,
+      reject: false,
+    });
+
+  // How long a whole ADD takes here, so kills land anywhere inside one.
+  const probe = await c.lab.container('probe');
+  const started = Date.now();
+  t.equal((await run('ADD', 'probe', probe.path)).exitCode, 0, 'a complete ADD works');
+  const addMs = Date.now() - started;
+  t.equal((await run('DEL', 'probe', probe.path)).exitCode, 0);
+
+  let killed = 0;
+  for (let i = 0; i < ROUNDS; i++) {
+    const ns = await c.lab.container(`k${i}`);
+    const id = `kill-${i}`;
+    const child = run('ADD', id, ns.path);
+    await sleep(Math.random() * addMs);
+    if (child.kill('SIGKILL')) killed++;
+    await child;
+    // The runtime's DEL comes later; let any `ip`/`nft` the plugin had started finish first.
+    await sleep(50);
+    const del = await run('DEL', id, ns.path);
+    t.equal(del.exitCode, 0, `DEL after kill #${i} ${del.stdout}`);
+    await ip(['netns', 'del', ns.name]);
+  }
+  t.ok(killed >= ROUNDS * 0.8, `${killed} of ${ROUNDS} ADDs were killed mid-way`);
+
+  const veths = JSON.parse(await ip(['-j', 'link', 'show', 'type', 'veth'], h1.name)) as { ifname: string }[];
+  t.same(
+    veths.map((l) => l.ifname).filter((n) => n !== 'eth0'),
+    [],
+    'no pod veth left',
+  );
+  const leases = readdirSync(join(h1.dataDir, 'podnet')).filter((f) => /^\d/.test(f));
+  t.same(leases, [], 'no lease left');
+  const nft = (await inNs(h1.name, 'nft', ['list', 'table', 'inet', 'cni_suite'], { reject: false })).stdout;
+  t.notMatch(nft, /comment/, 'no firewall entry left');
+  const routes = await ip(['route', 'show'], h1.name);
+  t.notMatch(routes, /dev vb/, 'no route through a pod veth left');
+});

@@ -10,7 +10,7 @@ import { loadConfig } from './config.js';
 
 export async function status(req: Request): Promise<void> {
   const cfg = loadConfig(req.conf);
-  const path = (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':');
+  const path = (req.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':');
   if (!findPlugin('nft', path))
     throw new CniError(ErrorCode.NotAvailable, 'nft (nftables) is not installed on this host');
   if (!req.ipam) throw new CniError(ErrorCode.NotAvailable, 'no ipam section in the config');

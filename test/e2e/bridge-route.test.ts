@@ -1,6 +1,7 @@
 // bridge-route on the real kernel: two hosts on an underlay, pods on both, real packets.
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import t from 'tap';
 import { Cluster, type ClusterHost, type Pod } from '../helpers/cluster.js';
 import { inNs, ip, OUTSIDE_IP } from '../helpers/lab.js';
@@ -92,6 +93,25 @@ t.test('DEL is total: no netns, empty CNI_NETNS, never added, no prevResult', as
   t.equal(never.exitCode, 0, 'DEL of an attachment that never existed');
   t.same(await hostVeths(h1), []);
   t.same(leases(h1), []);
+});
+
+t.test('a netns given as /proc/PID/ns/net (containerd), DEL with an empty CNI_NETNS', async (t) => {
+  const c = await Cluster.create(t);
+  const [h1, h2] = c.hosts as [ClusterHost, ClusterHost];
+  const b1 = await c.addPod(h2, 'b1');
+  const ns = await c.lab.container('pid');
+  const holder = execa('ip', ['netns', 'exec', ns.name, 'sleep', '60'], { reject: false });
+  t.teardown(() => holder.kill());
+  await new Promise((r) => setTimeout(r, 100));
+  const pod = { id: 'by-pid', path: `/proc/${holder.pid}/ns/net`, ifname: 'eth0' };
+  const add = await c.call(h1, 'ADD', pod);
+  t.equal(add.exitCode, 0, `ADD by /proc path ${add.stdout}`);
+  const ip1 = (add.json?.ips as { address: string }[])[0]!.address.split('/')[0]!;
+  t.ok(await pings(ns.name, b1.ip), 'the pod reaches the other host');
+  t.ok(await pings(b1.name, ip1), 'and is reached from it');
+  const del = await c.call(h1, 'DEL', { ...pod, path: '' });
+  t.equal(del.exitCode, 0, 'DEL with empty CNI_NETNS, as containerd sends it');
+  t.same(await hostVeths(h1), [], 'no veth left');
 });
 
 t.test('isolation "bridge": pods on one bridge cannot talk, other hosts still can', async (t) => {

@@ -1,11 +1,13 @@
 // npm run bench: builds, then prints each section's figures; sections come from scripts/bench/.
 // `npm run bench -- startup host-local` runs only the named sections.
 import { execFileSync } from 'node:child_process';
+import { benchBridgeRoute } from './bench/bridge-route.ts';
 import { ROOT } from './bench/lib.ts';
 import { benchStartup } from './bench/startup.ts';
 
 const sections: Record<string, () => void | Promise<void>> = {
   startup: () => benchStartup(),
+  'bridge-route': () => benchBridgeRoute(),
 };
 
 const wanted = process.argv.slice(2);

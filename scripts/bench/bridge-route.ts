@@ -1,0 +1,365 @@
+// bridge-route: ours (bridge-route + host-local run in-process) next to the Go reference bridge +
+// host-local, each inside its own fresh "host" netns and spawned the same way (`ip netns exec`),
+// interleaved call by call. Sequential ADD/DEL latency, 50 ADDs/DELs at 10 parallel, and cross-host
+// iperf3 throughput against the same topology built by hand with `ip`.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Cluster } from '../../test/helpers/cluster.ts';
+import { type Host, ip, Lab, type Netns } from '../../test/helpers/lab.ts';
+import { callFile } from '../../test/helpers/plugin.ts';
+import { BIN, median, ms, NODE22, REFERENCE, table, timeSpawn } from './lib.ts';
+
+const RUNS = 30;
+const WARM = 3;
+const PARALLEL_N = 50;
+const PARALLEL = 10;
+const PARALLEL_ROUNDS = 3;
+const IPERF_SECONDS = 5;
+const IPERF_ROUNDS = 3;
+const PATH = process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin';
+
+interface Impl {
+  name: string;
+  file: string;
+  cniPath: string;
+  host: Netns;
+  pods: Netns[];
+  conf: string;
+}
+
+type Teardown = () => unknown;
+
+export async function benchBridgeRoute(): Promise<void> {
+  if (!existsSync(`${REFERENCE}/bridge`) || !existsSync(`${REFERENCE}/host-local`)) {
+    console.log(
+      `\n### bridge-route\n\nskipped: the reference plugins are not in ${REFERENCE} (run scripts/setup)`,
+    );
+    return;
+  }
+  const teardowns: Teardown[] = [];
+  const t = { teardown: (fn: Teardown) => void teardowns.push(fn) };
+  const dir = mkdtempSync(join(tmpdir(), 'bench-bridge-route-'));
+  try {
+    const impls = await hostsAndPods(t, dir);
+    latency(impls);
+    await parallel(impls);
+    if (spawnSync('iperf3', ['--version']).status === 0) await throughput(t, dir);
+    else console.log('\niperf3 is not installed (scripts/setup installs it): throughput skipped');
+  } finally {
+    for (const fn of teardowns.reverse()) await fn();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** One fresh host netns per implementation, each with PARALLEL_N empty pod netns. */
+async function hostsAndPods(t: { teardown(fn: Teardown): void }, dir: string): Promise<Impl[]> {
+  const lab = await Lab.create(t);
+  const common = { cniVersion: '1.0.0', name: 'benchnet', bridge: 'cni0', ipMasq: true };
+  const ipam = (name: string) => ({ type: 'host-local', subnet: '10.244.1.0/24', dataDir: join(dir, name) });
+  const specs = [
+    {
+      name: 'ours',
+      file: `${BIN}/bridge-route`,
+      cniPath: BIN,
+      conf: { ...common, type: 'bridge-route', clusterCIDR: '10.244.0.0/16', ipam: ipam('ours') },
+    },
+    {
+      name: 'reference',
+      file: `${REFERENCE}/bridge`,
+      cniPath: REFERENCE,
+      conf: { ...common, type: 'bridge', isGateway: true, isDefaultGateway: true, ipam: ipam('reference') },
+    },
+  ];
+  const impls: Impl[] = [];
+  for (const s of specs) {
+    const host = await lab.netns(`${s.name}-host`);
+    const pods: Netns[] = [];
+    for (let i = 0; i < PARALLEL_N; i += 10)
+      pods.push(
+        ...(await Promise.all(
+          Array.from({ length: Math.min(10, PARALLEL_N - i) }, (_, k) => lab.netns(`${s.name[0]}${i + k}`)),
+        )),
+      );
+    impls.push({ ...s, host, pods, conf: JSON.stringify(s.conf) });
+  }
+  return impls;
+}
+
+const pluginEnv = (impl: Impl, command: string, i: number) => ({
+  PATH,
+  CNI_COMMAND: command,
+  CNI_CONTAINERID: `bench-${i}`,
+  CNI_IFNAME: 'eth0',
+  CNI_NETNS: impl.pods[i]!.path,
+  CNI_PATH: impl.cniPath,
+});
+
+/** One plugin call, the process timed from spawn to exit (`ip netns exec` included, as for both). */
+const call = (impl: Impl, command: string, i: number) =>
+  timeSpawn({
+    file: 'ip',
+    args: ['netns', 'exec', impl.host.name, impl.file],
+    env: pluginEnv(impl, command, i),
+    input: impl.conf,
+  });
+
+function latency(impls: Impl[]): void {
+  const [ours, ref] = impls as [Impl, Impl];
+  for (let i = 0; i < WARM; i++) for (const impl of impls) call(impl, 'ADD', i);
+  for (let i = 0; i < WARM; i++) for (const impl of impls) call(impl, 'DEL', i);
+  const add = { ours: [] as number[], reference: [] as number[] };
+  const del = { ours: [] as number[], reference: [] as number[] };
+  const nsExec = { ours: [] as number[], reference: [] as number[] };
+  const bare: number[] = [];
+  const exec = (impl: Impl) =>
+    timeSpawn({ file: 'ip', args: ['netns', 'exec', impl.host.name, 'true'], env: { PATH } });
+  for (let i = 0; i < RUNS; i++) {
+    add.ours.push(call(ours, 'ADD', i));
+    add.reference.push(call(ref, 'ADD', i));
+    nsExec.ours.push(exec(ours));
+    nsExec.reference.push(exec(ref));
+    bare.push(timeSpawn({ file: NODE22, args: ['-e', '0'] }));
+  }
+  for (let i = 0; i < RUNS; i++) {
+    del.ours.push(call(ours, 'DEL', i));
+    del.reference.push(call(ref, 'DEL', i));
+  }
+  const m = (xs: number[]) => median(xs);
+  const node = m(bare);
+  const yes = (ok: boolean) => (ok ? 'yes' : 'NO');
+  const ratioRow = (label: string, o: number, r: number, goal: number) => [
+    label,
+    ms(o),
+    ms(r),
+    `${(o / r).toFixed(2)}×`,
+    `≤ ${goal}×`,
+    yes(o / r <= goal),
+  ];
+  const overNodeRow = (label: string, o: number, r: number) => [
+    label,
+    ms(o - node),
+    ms(r),
+    `${((o - node) / r).toFixed(2)}×`,
+    '≤ 1×',
+    yes(o - node <= r),
+  ];
+  const a = { o: m(add.ours), r: m(add.reference) };
+  const d = { o: m(del.ours), r: m(del.reference) };
+  table(
+    `bridge-route ADD/DEL, sequential (median of ${RUNS} after ${WARM} warm-up, interleaved; each plugin in its own host netns via \`ip netns exec\`)`,
+    ['what', 'ours', 'reference', 'ours / reference', 'goal', 'met'],
+    [
+      ratioRow('ADD', a.o, a.r, 2.5),
+      ratioRow('DEL', d.o, d.r, 1.5),
+      overNodeRow('ADD, ours minus a bare Node start', a.o, a.r),
+      overNodeRow('DEL, ours minus a bare Node start', d.o, d.r),
+      [
+        '`ip netns exec <host> true` (inside every figure above)',
+        ms(m(nsExec.ours)),
+        ms(m(nsExec.reference)),
+        '',
+        '',
+        '',
+      ],
+      ['bare Node start (`node22 -e 0`, spawned directly)', ms(node), '', '', '', ''],
+    ],
+  );
+}
+
+/** Wall time of PARALLEL_N calls with PARALLEL in flight. */
+async function wall(impl: Impl, command: string): Promise<number> {
+  const one = (i: number) =>
+    new Promise<void>((resolve, reject) => {
+      const child = spawn('ip', ['netns', 'exec', impl.host.name, impl.file], {
+        env: pluginEnv(impl, command, i),
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      let out = '';
+      child.stdout.on('data', (d) => {
+        out += d;
+      });
+      child.stderr.on('data', (d) => {
+        out += d;
+      });
+      child.on('error', reject);
+      child.on('close', (code) =>
+        code === 0 ? resolve() : reject(new Error(`${impl.name} ${command} ${i}: exit ${code}: ${out}`)),
+      );
+      child.stdin.end(impl.conf);
+    });
+  let next = 0;
+  const start = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: PARALLEL }, async () => {
+      while (next < PARALLEL_N) await one(next++);
+    }),
+  );
+  return Number(process.hrtime.bigint() - start) / 1e6;
+}
+
+async function parallel(impls: Impl[]): Promise<void> {
+  const add: Record<string, number[]> = { ours: [], reference: [] };
+  const del: Record<string, number[]> = { ours: [], reference: [] };
+  for (let round = 0; round < PARALLEL_ROUNDS; round++) {
+    for (const impl of impls) add[impl.name]!.push(await wall(impl, 'ADD'));
+    for (const impl of impls) del[impl.name]!.push(await wall(impl, 'DEL'));
+  }
+  const row = (label: string, xs: Record<string, number[]>) => {
+    const o = median(xs.ours!);
+    const r = median(xs.reference!);
+    return [label, ms(o), ms(r), `${(o / r).toFixed(2)}×`, '≤ 1×', o <= r ? 'yes' : 'NO'];
+  };
+  table(
+    `bridge-route, ${PARALLEL_N} calls at ${PARALLEL} parallel (wall time, median of ${PARALLEL_ROUNDS} rounds, interleaved)`,
+    ['what', 'ours', 'reference', 'ours / reference', 'goal', 'met'],
+    [row(`${PARALLEL_N} ADDs`, add), row(`their ${PARALLEL_N} DELs`, del)],
+  );
+}
+
+interface Pair {
+  name: string;
+  server: Netns;
+  client: Netns;
+  addr: string;
+}
+
+/** Two hosts on an underlay, a pod on each, wired by `wire(host, n)`; the peer route added by hand. */
+async function twoHosts(
+  t: { teardown(fn: Teardown): void },
+  name: string,
+  wire: (lab: Lab, host: Host, n: number) => Promise<Netns>,
+): Promise<Pair> {
+  const lab = await Lab.create(t);
+  const hosts = [await lab.host('h1'), await lab.host('h2')];
+  const pods: Netns[] = [];
+  for (const [i, host] of hosts.entries()) {
+    pods.push(await wire(lab, host, i + 1));
+    const peer = hosts[1 - i]!;
+    await ip(['route', 'replace', `10.244.${2 - i}.0/24`, 'via', peer.ip, 'proto', '201'], host.name);
+  }
+  return { name, server: pods[1]!, client: pods[0]!, addr: '10.244.2.2' };
+}
+
+/** bridge + veth + addresses + routes with `ip`, no plugin, no firewall. */
+async function byHand(lab: Lab, host: Host, n: number): Promise<Netns> {
+  const pod = await lab.container(`p${n}`);
+  const h = (args: string[]) => ip(args, host.name);
+  await h(['link', 'add', 'cni0', 'type', 'bridge']);
+  await h(['addr', 'add', `10.244.${n}.1/24`, 'dev', 'cni0']);
+  await h(['link', 'set', 'cni0', 'up']);
+  await h(['link', 'add', 'veth0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', pod.name]);
+  await h(['link', 'set', 'veth0', 'master', 'cni0', 'up']);
+  await ip(['addr', 'add', `10.244.${n}.2/24`, 'dev', 'eth0'], pod.name);
+  await ip(['link', 'set', 'eth0', 'up'], pod.name);
+  await ip(['route', 'add', 'default', 'via', `10.244.${n}.1`], pod.name);
+  const r = spawnSync('ip', ['netns', 'exec', host.name, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+  if (r.status !== 0) throw new Error(`sysctl in ${host.name}: ${r.stderr}`);
+  return pod;
+}
+
+/** The reference bridge plugin (ipMasq: it NATs what leaves its subnet, so cross-host traffic too). */
+const referencePlugin =
+  (dir: string) =>
+  async (lab: Lab, host: Host, n: number): Promise<Netns> => {
+    const pod = await lab.container(`p${n}`);
+    const conf = {
+      cniVersion: '1.0.0',
+      name: 'benchnet',
+      type: 'bridge',
+      bridge: 'cni0',
+      isGateway: true,
+      isDefaultGateway: true,
+      ipMasq: true,
+      ipam: { type: 'host-local', subnet: `10.244.${n}.0/24`, dataDir: join(dir, `iperf-ref-h${n}`) },
+    };
+    const r = await callFile(`${REFERENCE}/bridge`, conf, {
+      command: 'ADD',
+      containerId: `iperf-${n}`,
+      netns: pod.path,
+      ifname: 'eth0',
+      hostNetns: host.name,
+      path: REFERENCE,
+    });
+    if (r.exitCode !== 0) throw new Error(`reference bridge ADD: ${r.stdout}${r.stderr}`);
+    return pod;
+  };
+
+async function ourPlugin(t: { teardown(fn: Teardown): void }): Promise<Pair> {
+  const c = await Cluster.create(t, { cniPath: BIN });
+  const a = await c.addPod(c.hosts[0]!, 'a');
+  const b = await c.addPod(c.hosts[1]!, 'b');
+  return { name: 'bridge-route (ipMasq, clusterCIDR, peers)', server: b, client: a, addr: b.ip };
+}
+
+/** One iperf3 TCP run from `client` to a one-off server in `server`; bits per second received. */
+async function iperf(p: Pair): Promise<number> {
+  const srv = spawn('ip', ['netns', 'exec', p.server.name, 'iperf3', '-s', '-1', '--forceflush'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let out = '';
+      const timer = setTimeout(() => reject(new Error(`iperf3 -s in ${p.server.name}: ${out}`)), 5000);
+      srv.stdout.on('data', (d) => {
+        out += d;
+        if (out.includes('listening')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      srv.on('close', (code) => reject(new Error(`iperf3 -s exited ${code}: ${out}`)));
+    });
+    const r = spawn(
+      'ip',
+      ['netns', 'exec', p.client.name, 'iperf3', '-c', p.addr, '-t', String(IPERF_SECONDS), '-J'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let out = '';
+    r.stdout.on('data', (d) => {
+      out += d;
+    });
+    r.stderr.on('data', (d) => {
+      out += d;
+    });
+    const code = await new Promise<number | null>((resolve) => r.on('close', resolve));
+    if (code !== 0)
+      throw new Error(`iperf3 -c ${p.addr} from ${p.client.name} (${p.name}): exit ${code}: ${out}`);
+    return (JSON.parse(out) as { end: { sum_received: { bits_per_second: number } } }).end.sum_received
+      .bits_per_second;
+  } finally {
+    srv.kill();
+  }
+}
+
+async function throughput(t: { teardown(fn: Teardown): void }, dir: string): Promise<void> {
+  const pairs = [
+    await ourPlugin(t),
+    await twoHosts(t, 'by hand with `ip` (no plugin, no firewall)', byHand),
+    await twoHosts(t, 'reference bridge (ipMasq: NATs cross-host too) + peer route', referencePlugin(dir)),
+  ];
+  const runs = pairs.map(() => [] as number[]);
+  for (let round = 0; round < IPERF_ROUNDS; round++)
+    for (const [i, p] of pairs.entries()) runs[i]!.push(await iperf(p));
+  const gbit = (bps: number) => `${(bps / 1e9).toFixed(2)}`;
+  const hand = median(runs[1]!);
+  table(
+    `bridge-route, pod to pod across two hosts: iperf3 TCP, ${IPERF_SECONDS} s a run, ${IPERF_ROUNDS} runs each, interleaved (Gbit/s)`,
+    ['topology', 'median', 'runs', 'vs by hand', 'goal', 'met'],
+    pairs.map((p, i) => {
+      const med = median(runs[i]!);
+      const ours = i === 0;
+      return [
+        p.name,
+        gbit(med),
+        runs[i]!.map(gbit).join(', '),
+        `${(med / hand).toFixed(2)}×`,
+        ours ? '≥ 0.95×' : '',
+        ours ? (med / hand >= 0.95 ? 'yes' : 'NO') : '',
+      ];
+    }),
+  );
+}

@@ -106,7 +106,7 @@ t.test('a netns given as /proc/PID/ns/net (containerd), DEL with an empty CNI_NE
   const pod = { id: 'by-pid', path: `/proc/${holder.pid}/ns/net`, ifname: 'eth0' };
   const add = await c.call(h1, 'ADD', pod);
   t.equal(add.exitCode, 0, `ADD by /proc path ${add.stdout}`);
-  const ip1 = (add.json?.ips as { address: string }[])[0]!.address.split('/')[0]!;
+  const ip1 = ((add.json?.ips ?? []) as { address: string }[])[0]!.address.split('/')[0]!;
   t.ok(await pings(ns.name, b1.ip), 'the pod reaches the other host');
   t.ok(await pings(b1.name, ip1), 'and is reached from it');
   const del = await c.call(h1, 'DEL', { ...pod, path: '' });

@@ -53,30 +53,34 @@ export function networkScript(fw: NetworkFirewall): string {
     if (cidrs.length)
       lines.push(`add element ${inet} ${fam === 4 ? n.cluster4 : n.cluster6} { ${cidrs.join(', ')} }`);
   }
-  lines.push(
-    `add chain ${inet} ${n.post} { type nat hook postrouting priority srcnat; policy accept; }`,
-    `flush chain ${inet} ${n.post}`,
-    `add chain ${inet} ${n.fwd} { type filter hook forward priority filter; policy accept; }`,
-    `flush chain ${inet} ${n.fwd}`,
-  );
+  // Only the hooks a setting needs exist: an empty base chain still costs every packet a call.
+  const masq = fw.ipMasq && !fw.internal;
+  lines.push(...baseChain(inet, n.post, 'type nat hook postrouting priority srcnat', masq));
+  lines.push(...baseChain(inet, n.fwd, 'type filter hook forward priority filter', fw.internal));
   for (const [fam, pods, cluster] of [
     ['ip', n.pods4, n.cluster4],
     ['ip6', n.pods6, n.cluster6],
   ] as const) {
     const leaving = `${fam} saddr @${pods} ${fam} daddr != @${cluster}`;
     if (fw.internal) lines.push(`add rule ${inet} ${n.fwd} ${leaving} drop`);
-    else if (fw.ipMasq) lines.push(`add rule ${inet} ${n.post} ${leaving} masquerade`);
+    else if (masq) lines.push(`add rule ${inet} ${n.post} ${leaving} masquerade`);
   }
   const bridge = `bridge ${TABLE}`;
+  const group = networkGroup(fw.network);
   lines.push(
     `add table ${bridge}`,
-    `add chain ${bridge} ${n.iso} { type filter hook forward priority filter; policy accept; }`,
-    `flush chain ${bridge} ${n.iso}`,
+    ...baseChain(bridge, n.iso, 'type filter hook forward priority filter', fw.isolateBridge),
   );
-  const group = networkGroup(fw.network);
   if (fw.isolateBridge)
     lines.push(`add rule ${bridge} ${n.iso} meta iifgroup ${group} meta oifgroup ${group} drop`);
   return `${lines.join('\n')}\n`;
+}
+
+/** A base chain, emptied; or, when not `wanted`, removed (add first so the removal cannot fail). */
+function baseChain(table: string, name: string, hook: string, wanted: boolean): string[] {
+  const lines = [`add chain ${table} ${name} { ${hook}; policy accept; }`, `flush chain ${table} ${name}`];
+  if (!wanted) lines.push(`delete chain ${table} ${name}`);
+  return lines;
 }
 
 /** Lines adding an attachment's pod addresses to the network's pod sets. */
@@ -98,19 +102,18 @@ interface Element {
   key: string | undefined;
 }
 
-/** The network's pod-set elements with their attachment keys. */
+/** The network's pod-set elements with their attachment keys, read with one `nft` run. */
 export async function listAttachments(network: string): Promise<Element[]> {
   const n = names(network);
   const out: Element[] = [];
-  for (const set of [n.pods4, n.pods6]) {
-    for (const obj of await nftList(['list', 'set', 'inet', TABLE, set])) {
-      const elems = (obj.set as { elem?: unknown[] } | undefined)?.elem ?? [];
-      for (const e of elems) {
-        if (typeof e === 'string') out.push({ set, addr: e, key: undefined });
-        else {
-          const v = (e as { elem?: { val?: unknown; comment?: string } }).elem;
-          if (v && typeof v.val === 'string') out.push({ set, addr: v.val, key: v.comment });
-        }
+  for (const obj of await nftList(['list', 'table', 'inet', TABLE])) {
+    const set = obj.set as { name?: string; elem?: unknown[] } | undefined;
+    if (!set || (set.name !== n.pods4 && set.name !== n.pods6)) continue;
+    for (const e of set.elem ?? []) {
+      if (typeof e === 'string') out.push({ set: set.name, addr: e, key: undefined });
+      else {
+        const v = (e as { elem?: { val?: unknown; comment?: string } }).elem;
+        if (v && typeof v.val === 'string') out.push({ set: set.name, addr: v.val, key: v.comment });
       }
     }
   }

@@ -1,5 +1,6 @@
-// ADD: ensureBridge → allocateAddresses → createVeth → (configureContainer ∥ ensureFirewall ∥
-// ensurePeerRoutes) → result. Each step that creates something pushes its undo.
+// ADD: (allocateAddresses ∥ ensureBridge → createVeth) → (configureContainer ∥ ensureGateway ∥
+// ensureFirewall ∥ ensurePeerRoutes) → result. Each step that creates something pushes its undo;
+// independent steps run side by side because each costs a process start.
 import { CniError, ErrorCode } from '../../lib/cni/errors.js';
 import type { Request } from '../../lib/cni/plugin.js';
 import { type IpConfig, ipFamily, type Result, type Route } from '../../lib/cni/result.js';
@@ -27,16 +28,21 @@ export async function add(req: Request): Promise<Result> {
   const peers = loadPeers(cfg.peers, cfg.peersFile);
   const mtu = cfg.mtu ?? uplinkMtu();
   return withUndo(req.log, async (undo) => {
-    const [bridge, ipam] = await Promise.all([ensureBridge(cfg.bridge, mtu), allocateAddresses(req, undo)]);
+    const [ipam, [bridge, veth]] = await Promise.all([
+      allocateAddresses(req, undo),
+      ensureBridge(cfg.bridge, mtu).then(
+        async (b) => [b, await createVeth(req, cfg, id, mtu, undo)] as const,
+      ),
+    ]);
     const ips = ipam.ips.map((ip) => ({
       ...ip,
       interface: 2,
       gateway: cfg.isGateway ? ip.gateway : undefined,
     }));
     const routes = containerRoutes(cfg, ipam);
-    const veth = await createVeth(req, cfg, id, mtu, ips, undo);
     await Promise.all([
       ipBatch(containerCommands(req.ifname, ips, routes), { netns: req.netns }),
+      ensureGateway(cfg, ips),
       ensureFirewall(cfg, id, ips, peers, undo),
       ensurePeerRoutes(req, cfg, peers),
     ]);
@@ -78,13 +84,12 @@ function containerRoutes(cfg: BridgeRouteConfig, ipam: Result): Route[] {
   return routes;
 }
 
-/** The veth pair, the host end on the bridge, and the gateway addresses on the bridge: one `ip` run. */
+/** The veth pair with the pod end inside the pod, the host end up on the bridge: one `ip` run. */
 async function createVeth(
   req: Request,
   cfg: BridgeRouteConfig,
   id: AttachmentId,
   mtu: number,
-  ips: IpConfig[],
   undo: UndoStack,
 ) {
   const veth = {
@@ -93,7 +98,6 @@ async function createVeth(
     peerName: req.ifname,
     peerMac: randomMac(),
   };
-  const host = cfg.bridge;
   const cmds = vethCommands({
     ...veth,
     netns: req.netns,
@@ -101,20 +105,11 @@ async function createVeth(
     alias: linkAlias(id),
     group: networkGroup(cfg.network),
   });
-  cmds.push(['link', 'set', 'dev', veth.hostName, 'master', host, 'up']);
+  cmds.push(['link', 'set', 'dev', veth.hostName, 'master', cfg.bridge, 'up']);
   if (cfg.hairpinMode)
     cmds.push(['link', 'set', 'dev', veth.hostName, 'type', 'bridge_slave', 'hairpin', 'on']);
-  if (cfg.promiscMode) cmds.push(['link', 'set', 'dev', host, 'promisc', 'on']);
-  cmds.push(['link', 'set', 'dev', host, 'up']);
-  if (cfg.isGateway) {
-    for (const ip of ips) {
-      if (!ip.gateway) continue;
-      const prefix = ip.address.split('/')[1];
-      const v6 = ipFamily(ip.address) === 6;
-      cmds.push(['addr', 'replace', `${ip.gateway}/${prefix}`, 'dev', host, ...(v6 ? ['nodad'] : [])]);
-      ensureSysctl(v6 ? 'net.ipv6.conf.all.forwarding' : 'net.ipv4.ip_forward', '1');
-    }
-  }
+  if (cfg.promiscMode) cmds.push(['link', 'set', 'dev', cfg.bridge, 'promisc', 'on']);
+  cmds.push(['link', 'set', 'dev', cfg.bridge, 'up']);
   try {
     await ipBatch(cmds);
   } finally {
@@ -122,6 +117,26 @@ async function createVeth(
     undo.push(`delete ${veth.hostName}`, () => deleteLink(veth.hostName));
   }
   return veth;
+}
+
+/** With isGateway, the pods' gateway addresses live on the bridge and the host forwards. Shared: no undo. */
+async function ensureGateway(cfg: BridgeRouteConfig, ips: IpConfig[]) {
+  if (!cfg.isGateway) return;
+  const cmds: string[][] = [];
+  for (const ip of ips) {
+    if (!ip.gateway) continue;
+    const v6 = ipFamily(ip.address) === 6;
+    cmds.push([
+      'addr',
+      'replace',
+      `${ip.gateway}/${ip.address.split('/')[1]}`,
+      'dev',
+      cfg.bridge,
+      ...(v6 ? ['nodad'] : []),
+    ]);
+    ensureSysctl(v6 ? 'net.ipv6.conf.all.forwarding' : 'net.ipv4.ip_forward', '1');
+  }
+  await ipBatch(cmds);
 }
 
 /** The network's NAT/filter rules (rewritten whole) and this attachment's addresses, in one transaction. */

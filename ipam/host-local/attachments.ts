@@ -6,14 +6,15 @@
 //   buckets/<xx>  lines "<containerID>:<ifname> <ip>[,<ip>…]" for the attachments whose key hashes
 //                 to xx (256 buckets: ~40 lines each at 10,000 leases); "<containerID>:" for legacy
 //                 leases that hold only a container ID
-//   stamp         the state of the lease dir the index was last known to cover: the directories'
-//                 inodes and every last_reserved_ip.<n> file (inode, size, mtime, content)
+//   stamp         the state of the lease dir the index was last known to cover: the network dir's
+//                 inode and mtime (any file created or removed there changes it), the buckets dir's
+//                 inode, and every last_reserved_ip.<n> file (inode, size, mtime, content: the
+//                 reference rewrites one on every ADD)
 //
-// The index is trusted to be complete ("no entry" = "no lease") only while the stamp matches. A
-// lease written by the reference comes with a last_reserved_ip write (it writes one on every ADD),
-// which changes the stamp. Our own changes remove the stamp first and write it back last, so a kill -9
-// midway (a torn bucket included) leaves no stamp. A missing or stale stamp means one rebuild from a
-// full scan of the leases.
+// The index is trusted to be complete ("no entry" = "no lease") only while the stamp matches, so a
+// lease the reference (or anyone) adds or removes is noticed at our next call. Our own changes remove
+// the stamp first and write it back last, so a kill -9 midway (a torn bucket included) leaves no
+// stamp. A missing or stale stamp means one rebuild from a full scan of the leases.
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LAST_RESERVED_PREFIX, type LeaseDir, type Owner, overwrite, removeIfPresent } from './leases.js';
@@ -135,7 +136,8 @@ export class AttachmentIndex {
   }
 
   private fingerprint(): string {
-    const parts = [inode(this.leases.dir), inode(this.buckets)];
+    const dir = statSync(this.leases.dir, { bigint: true, throwIfNoEntry: false });
+    const parts = [`${dir?.ino}:${dir?.mtimeNs}`, inode(this.buckets)];
     for (let n = 0; n < Math.max(MIN_STAMPED_SETS, this.setCount); n++) {
       const file = this.leases.path(`${LAST_RESERVED_PREFIX}${n}`);
       const st = statSync(file, { bigint: true, throwIfNoEntry: false });

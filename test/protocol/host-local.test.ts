@@ -259,3 +259,14 @@ t.test('every verb × every cniVersion: served, or code 1 below the verb’s ver
     }
   }
 });
+
+t.test('a lease added behind our back without a last_reserved write is still released', async (t) => {
+  // What a reference ADD killed between writing the lease and last_reserved_ip leaves behind.
+  const dir = t.testdir({});
+  const conf = hlConf(dir, v4);
+  await add(conf, 'a');
+  writeFileSync(join(dir, 'hlnet/10.1.0.200'), 'ghost\r\neth0');
+  t.equal((await del(conf, 'ghost')).code, 0);
+  t.same([...leases(dir)], [['10.1.0.2', 'a\r\neth0']]);
+  t.match((await add(conf, 'a')).json, { code: 102 }, 'and the index still knows a');
+});

@@ -2,11 +2,13 @@
 // `npm run bench -- startup host-local` runs only the named sections.
 import { execFileSync } from 'node:child_process';
 import { benchBridgeRoute } from './bench/bridge-route.ts';
+import { benchHostLocal } from './bench/host-local.ts';
 import { ROOT } from './bench/lib.ts';
 import { benchStartup } from './bench/startup.ts';
 
 const sections: Record<string, () => void | Promise<void>> = {
   startup: () => benchStartup(),
+  'host-local': () => benchHostLocal(),
   'bridge-route': () => benchBridgeRoute(),
 };
 

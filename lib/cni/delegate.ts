@@ -2,8 +2,7 @@
 // run it with our env (CNI_COMMAND replaced) and the same config on stdin, read its result or error.
 // When the file found is this very executable (the suite's hard links), run it in-process instead:
 // same env, same stdin, same output, one Node start saved per call.
-import { statSync } from 'node:fs';
-import { join } from 'node:path';
+import { findExecutable, isSameFile } from '../sys/files.js';
 import { run } from '../sys/run.js';
 import type { Command, Env } from './env.js';
 import { CniError, ErrorCode } from './errors.js';
@@ -39,7 +38,7 @@ export function createIpamDelegate(ctx: DelegateContext): IpamDelegate {
     },
     del: async () => {
       // DEL is total: with the IPAM binary gone there is nothing to release through it.
-      if (!findPlugin(ctx.type, ctx.path))
+      if (!findExecutable(ctx.type, ctx.path))
         return ctx.log.warn(`IPAM DEL skipped: no "${ctx.type}" in CNI_PATH`);
       await call('DEL');
     },
@@ -50,7 +49,7 @@ export function createIpamDelegate(ctx: DelegateContext): IpamDelegate {
 }
 
 async function invoke(ctx: DelegateContext, command: Command): Promise<string> {
-  const file = findPlugin(ctx.type, ctx.path);
+  const file = findExecutable(ctx.type, ctx.path);
   if (!file) {
     throw new CniError(
       ErrorCode.InvalidConfig,
@@ -59,37 +58,14 @@ async function invoke(ctx: DelegateContext, command: Command): Promise<string> {
   }
   const env = { ...ctx.env, CNI_COMMAND: command };
   ctx.log.debug(`delegating ${command} to ${file}`);
-  const outcome = isThisExecutable(file)
+  const outcome = isSameFile(file, '/proc/self/exe')
     ? await ctx.runInProcess(ctx.type, env, ctx.stdin)
     : await run(file, [], { input: ctx.stdin, env: env as NodeJS.ProcessEnv, allowFail: true });
   if (outcome.code === 0) return outcome.stdout;
   throw delegatedError(ctx.type, command, outcome.stdout);
 }
 
-/** The first executable regular file named `type` in the CNI_PATH dirs. */
-export function findPlugin(type: string, path: readonly string[]): string | undefined {
-  for (const dir of path) {
-    const file = join(dir, type);
-    try {
-      const st = statSync(file);
-      if (st.isFile() && st.mode & 0o111) return file;
-    } catch {
-      // not in this directory
-    }
-  }
-  return undefined;
-}
-
-function isThisExecutable(file: string): boolean {
-  try {
-    const a = statSync(file);
-    const b = statSync('/proc/self/exe');
-    return a.dev === b.dev && a.ino === b.ino;
-  } catch {
-    return false;
-  }
-}
-
+/** The first executable named `type` in the CNI_PATH dirs. */
 function parseJson(stdout: string, type: string): unknown {
   try {
     return JSON.parse(stdout);

@@ -1,6 +1,7 @@
 // Network namespaces given by path (/var/run/netns/x, /proc/PID/ns/net): existence, identity,
 // and the argv prefix that runs a program inside one.
 import { statSync } from 'node:fs';
+import { isSameFile } from './files.js';
 
 /** Why `path` cannot be used as a netns, or undefined when it exists. */
 export function netnsProblem(path: string): string | undefined {
@@ -14,15 +15,7 @@ export function netnsProblem(path: string): string | undefined {
 }
 
 /** True when `path` is the namespace this process runs in (a runtime bug we must refuse). */
-export function isOwnNetns(path: string): boolean {
-  try {
-    const a = statSync(path);
-    const b = statSync('/proc/self/ns/net');
-    return a.dev === b.dev && a.ino === b.ino;
-  } catch {
-    return false;
-  }
-}
+export const isOwnNetns = (path: string): boolean => isSameFile(path, '/proc/self/ns/net');
 
 /** argv that runs `file args` inside the netns at `path`, or as-is when path is undefined. */
 export function inNetns(path: string | undefined, file: string, args: readonly string[]): [string, string[]] {

@@ -1,20 +1,19 @@
 // STATUS: can this plugin add pods now? nft and the IPAM plugin must be there (50 otherwise), the
 // IPAM plugin must say it is ready, and a peer that cannot be reached directly limits connectivity (51).
-
-import { findPlugin } from '../../lib/cni/delegate.js';
 import { CniError, ErrorCode } from '../../lib/cni/errors.js';
 import type { Request } from '../../lib/cni/plugin.js';
 import { describePeers, loadPeers } from '../../lib/net/peers.js';
+import { findExecutable } from '../../lib/sys/files.js';
 import { type IpRoute, ipJson } from '../../lib/sys/ip.js';
 import { loadConfig } from './config.js';
 
 export async function status(req: Request): Promise<void> {
   const cfg = loadConfig(req.conf);
   const path = (req.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':');
-  if (!findPlugin('nft', path))
+  if (!findExecutable('nft', path))
     throw new CniError(ErrorCode.NotAvailable, 'nft (nftables) is not installed on this host');
   if (!req.ipam) throw new CniError(ErrorCode.NotAvailable, 'no ipam section in the config');
-  if (!findPlugin(req.ipam.type, req.path)) {
+  if (!findExecutable(req.ipam.type, req.path)) {
     throw new CniError(
       ErrorCode.NotAvailable,
       `IPAM plugin "${req.ipam.type}" is not in CNI_PATH (${req.path.join(':')})`,

@@ -59,46 +59,61 @@ export interface RouteReconcile {
 
 /** Makes the routes marked `proto` equal the peers' routes; returns the peers whose nodeIP is not on-link. */
 export async function reconcilePeerRoutes(peers: readonly Peer[], opts: RouteReconcile): Promise<Peer[]> {
-  const wanted = peers.filter((p) => !opts.localSubnets.includes(p.podCIDR));
-  const current = await currentRoutes(opts.proto);
-  const proto = String(opts.proto);
-  const stale = current.filter((r) => !wanted.some((p) => sameDst(p.podCIDR, r.dst)));
-  const missing = wanted.filter(
-    (p) => !current.some((r) => sameDst(p.podCIDR, r.dst) && r.gateway === p.nodeIP),
-  );
-  // Stale routes go first; a route another ADD removed meanwhile is fine.
-  for (const r of stale) await ipBatch([['route', 'del', r.dst, 'proto', proto]]).catch(() => undefined);
-  if (!missing.length) return [];
-  try {
-    await ipBatch(missing.map((p) => ['route', 'replace', p.podCIDR, 'via', p.nodeIP, 'proto', proto]));
-    return [];
-  } catch (err) {
-    if (!(err instanceof CommandError)) throw err;
-    return replaceOneByOne(missing, proto);
-  }
+  const current = (await ipJsonBatch<IpRoute>(peerRouteReads(opts.proto))).flat();
+  return applyPeerRoutes(planPeerRoutes(peers, current, opts), opts.proto);
 }
 
-/** After a failed batch, find which peers cannot be routed (their nodeIP is not on-link). */
-async function replaceOneByOne(peers: readonly Peer[], proto: string): Promise<Peer[]> {
-  const failed: Peer[] = [];
-  for (const p of peers) {
-    try {
-      await ipBatch([['route', 'replace', p.podCIDR, 'via', p.nodeIP, 'proto', proto]]);
-    } catch {
-      failed.push(p);
-    }
-  }
-  return failed;
-}
-
-/** Our routes of both families in one `ip` run ("root" with a family's default prefix picks the family). */
-async function currentRoutes(proto: number): Promise<IpRoute[]> {
+/** `ip` reads listing our routes of both families ("root" with a family's default prefix picks it). */
+export function peerRouteReads(proto: number): string[][] {
   const p = String(proto);
-  const lists = await ipJsonBatch<IpRoute>([
+  return [
     ['route', 'show', 'root', '0.0.0.0/0', 'proto', p],
     ['route', 'show', 'root', '::/0', 'proto', p],
-  ]);
-  return lists.flat();
+  ];
+}
+
+export interface PeerRoutePlan {
+  stale: IpRoute[];
+  missing: Peer[];
+}
+
+/** What to change so that `current` (our routes as read) matches `peers`. */
+export function planPeerRoutes(
+  peers: readonly Peer[],
+  current: readonly IpRoute[],
+  opts: RouteReconcile,
+): PeerRoutePlan {
+  const wanted = peers.filter((p) => !opts.localSubnets.includes(p.podCIDR));
+  return {
+    stale: current.filter((r) => !wanted.some((p) => sameDst(p.podCIDR, r.dst))),
+    missing: wanted.filter((p) => !current.some((r) => sameDst(p.podCIDR, r.dst) && r.gateway === p.nodeIP)),
+  };
+}
+
+/**
+ * Applies a plan, together with `alsoRun` (other host commands, so they share the `ip` run);
+ * returns the peers that could not be routed (nodeIP not on-link).
+ */
+export async function applyPeerRoutes(
+  plan: PeerRoutePlan,
+  proto: number,
+  alsoRun: string[][] = [],
+): Promise<Peer[]> {
+  const p = String(proto);
+  // A stale route another ADD removed meanwhile is fine.
+  for (const r of plan.stale) await ipBatch([['route', 'del', r.dst, 'proto', p]]).catch(() => undefined);
+  const replace = (peer: Peer) => ['route', 'replace', peer.podCIDR, 'via', peer.nodeIP, 'proto', p];
+  try {
+    await ipBatch([...alsoRun, ...plan.missing.map(replace)]);
+    return [];
+  } catch (err) {
+    if (!(err instanceof CommandError) || !plan.missing.length) throw err;
+  }
+  // Find which peers cannot be routed; the other commands are idempotent and run again.
+  await ipBatch(alsoRun);
+  const failed: Peer[] = [];
+  for (const peer of plan.missing) await ipBatch([replace(peer)]).catch(() => failed.push(peer));
+  return failed;
 }
 
 /** `ip -j` prints host routes without a prefix ("10.1.2.3" for /32). */

@@ -35,10 +35,32 @@ export async function ipJsonIfExists<T>(args: readonly string[], opts: IpOptions
 
 /** Runs several `ip` commands in one process; stops at the first failure and throws it. */
 export async function ipBatch(commands: readonly (readonly string[])[], opts: IpOptions = {}): Promise<void> {
-  if (!commands.length) return;
-  const [file, argv] = ipArgv(opts.netns, ['-batch', '-']);
+  if (commands.length) await runBatch(commands, opts, []);
+}
+
+/**
+ * Several `ip` commands in one process, reads and writes mixed: one parsed answer per read, in
+ * order (writes print nothing). Stops at the first failure and throws it.
+ */
+export async function ipJsonBatch<T>(
+  commands: readonly (readonly string[])[],
+  opts: IpOptions = {},
+): Promise<T[][]> {
+  // Each read prints its JSON array on a line of its own.
+  return (await runBatch(commands, opts, ['-j']))
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as T[]);
+}
+
+async function runBatch(
+  commands: readonly (readonly string[])[],
+  opts: IpOptions,
+  flags: string[],
+): Promise<string> {
+  const [file, argv] = ipArgv(opts.netns, [...flags, '-batch', '-']);
   try {
-    await run(file, argv, { input: commands.map(batchLine).join('\n') });
+    return (await run(file, argv, { input: commands.map(batchLine).join('\n') })).stdout;
   } catch (err) {
     throw err instanceof CommandError ? new BatchError(err, commands, opts.netns) : err;
   }
@@ -53,20 +75,6 @@ export class BatchError extends CommandError {
     const why = cause.result.stderr.split('\n')[0]?.replace(/^RTNETLINK answers: /, '') ?? '';
     this.message = `ip ${cmd ? cmd.join(' ') : 'batch'}${netns ? ` (in ${netns})` : ''}: ${why}`;
   }
-}
-
-/** Several `ip -j` reads in one process: one parsed answer per command. */
-export async function ipJsonBatch<T>(
-  commands: readonly (readonly string[])[],
-  opts: IpOptions = {},
-): Promise<T[][]> {
-  const [file, argv] = ipArgv(opts.netns, ['-j', '-batch', '-']);
-  const out = await run(file, argv, { input: commands.map(batchLine).join('\n') });
-  // Each command prints its JSON array on a line of its own.
-  return out.stdout
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l) => JSON.parse(l) as T[]);
 }
 
 /** One `ip` command. */

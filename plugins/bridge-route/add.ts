@@ -1,5 +1,5 @@
-// ADD: (allocateAddresses ∥ ensureBridge → createVeth) → (configureContainer ∥ ensureGateway ∥
-// ensureFirewall ∥ ensurePeerRoutes) → result. Each step that creates something pushes its undo;
+// ADD: (allocateAddresses ∥ ensureBridge → createVeth) → (configureContainer ∥ ensureFirewall ∥
+// ensureHostRoutes) → result. Each step that creates something pushes its undo;
 // independent steps run side by side because each costs a process start.
 import { CniError, ErrorCode } from '../../lib/cni/errors.js';
 import type { Request } from '../../lib/cni/plugin.js';
@@ -16,9 +16,16 @@ import { ensureBridge } from '../../lib/net/bridge.js';
 import { applyFirewall, attachmentScript, networkScript, removeAttachments } from '../../lib/net/firewall.js';
 import { containerCommands, deleteLink, vethCommands } from '../../lib/net/links.js';
 import { uplinkMtu } from '../../lib/net/mtu.js';
-import { describePeers, loadPeers, type Peer, reconcilePeerRoutes } from '../../lib/net/peers.js';
+import {
+  applyPeerRoutes,
+  describePeers,
+  loadPeers,
+  type Peer,
+  peerRouteReads,
+  planPeerRoutes,
+} from '../../lib/net/peers.js';
 import { type UndoStack, withUndo } from '../../lib/net/undo.js';
-import { ipBatch } from '../../lib/sys/ip.js';
+import { type IpAddrInfo, type IpRoute, ipBatch, ipJsonBatch } from '../../lib/sys/ip.js';
 import { ensureSysctl } from '../../lib/sys/sysctl.js';
 import { type BridgeRouteConfig, HOST_VETH_PREFIX, loadConfig, PEER_ROUTE_PROTO } from './config.js';
 
@@ -28,7 +35,7 @@ export async function add(req: Request): Promise<Result> {
   const peers = loadPeers(cfg.peers, cfg.peersFile);
   const mtu = cfg.mtu ?? uplinkMtu();
   return withUndo(req.log, async (undo) => {
-    const [ipam, [bridge, veth]] = await Promise.all([
+    const [ipam, [bridge, host]] = await Promise.all([
       allocateAddresses(req, undo),
       ensureBridge(cfg.bridge, mtu).then(
         async (b) => [b, await createVeth(req, cfg, id, mtu, undo)] as const,
@@ -42,15 +49,14 @@ export async function add(req: Request): Promise<Result> {
     const routes = containerRoutes(cfg, ipam);
     await Promise.all([
       ipBatch(containerCommands(req.ifname, ips, routes), { netns: req.netns }),
-      ensureGateway(cfg, ips),
       ensureFirewall(cfg, id, ips, peers, undo),
-      ensurePeerRoutes(req, cfg, peers),
+      ensureHostRoutes(req, cfg, ips, peers, host),
     ]);
     return {
       interfaces: [
         { name: cfg.bridge, mac: bridge.mac },
-        { name: veth.hostName, mac: veth.hostMac },
-        { name: req.ifname, mac: veth.peerMac, sandbox: req.netns },
+        { name: host.veth.hostName, mac: host.veth.hostMac },
+        { name: req.ifname, mac: host.veth.peerMac, sandbox: req.netns },
       ],
       ips,
       routes,
@@ -84,6 +90,13 @@ function containerRoutes(cfg: BridgeRouteConfig, ipam: Result): Route[] {
   return routes;
 }
 
+/** What createVeth read of the host in the same `ip` run: our peer routes and the bridge's addresses. */
+interface HostState {
+  veth: { hostName: string; hostMac: string; peerName: string; peerMac: string };
+  peerRoutes: IpRoute[];
+  bridgeAddrs: string[];
+}
+
 /** The veth pair with the pod end inside the pod, the host end up on the bridge: one `ip` run. */
 async function createVeth(
   req: Request,
@@ -91,7 +104,7 @@ async function createVeth(
   id: AttachmentId,
   mtu: number,
   undo: UndoStack,
-) {
+): Promise<HostState> {
   const veth = {
     hostName: hostLinkName(id, HOST_VETH_PREFIX),
     hostMac: randomMac(),
@@ -111,32 +124,50 @@ async function createVeth(
   if (cfg.promiscMode) cmds.push(['link', 'set', 'dev', cfg.bridge, 'promisc', 'on']);
   cmds.push(['link', 'set', 'dev', cfg.bridge, 'up']);
   try {
-    await ipBatch(cmds);
+    // The reads ride along, so the next step knows what to change without another process.
+    const [v4 = [], v6 = [], addrs = []] = await ipJsonBatch<unknown>([
+      ...cmds,
+      ...peerRouteReads(PEER_ROUTE_PROTO),
+      ['addr', 'show', 'dev', cfg.bridge],
+    ]);
+    const bridgeAddrs = (addrs as IpAddrInfo[]).flatMap((l) =>
+      l.addr_info.map((a) => `${a.local}/${a.prefixlen}`),
+    );
+    return { veth, peerRoutes: [...(v4 as IpRoute[]), ...(v6 as IpRoute[])], bridgeAddrs };
   } finally {
     // Even a half-done batch may have created the pair; deleting a missing link is a no-op.
     undo.push(`delete ${veth.hostName}`, () => deleteLink(veth.hostName));
   }
-  return veth;
 }
 
-/** With isGateway, the pods' gateway addresses live on the bridge and the host forwards. Shared: no undo. */
-async function ensureGateway(cfg: BridgeRouteConfig, ips: IpConfig[]) {
-  if (!cfg.isGateway) return;
-  const cmds: string[][] = [];
-  for (const ip of ips) {
+/**
+ * Host routing: the gateway addresses on the bridge (with isGateway; forwarding on) and the peer
+ * routes, in one `ip` run, and none when all is in place. Shared state: no undo. An unreachable peer
+ * must not fail this pod's ADD, so it is logged.
+ */
+async function ensureHostRoutes(
+  req: Request,
+  cfg: BridgeRouteConfig,
+  ips: IpConfig[],
+  peers: Peer[],
+  host: HostState,
+) {
+  const gateway: string[][] = [];
+  for (const ip of cfg.isGateway ? ips : []) {
     if (!ip.gateway) continue;
     const v6 = ipFamily(ip.address) === 6;
-    cmds.push([
-      'addr',
-      'replace',
-      `${ip.gateway}/${ip.address.split('/')[1]}`,
-      'dev',
-      cfg.bridge,
-      ...(v6 ? ['nodad'] : []),
-    ]);
     ensureSysctl(v6 ? 'net.ipv6.conf.all.forwarding' : 'net.ipv4.ip_forward', '1');
+    const cidr = `${ip.gateway}/${ip.address.split('/')[1]}`;
+    if (!host.bridgeAddrs.includes(cidr))
+      gateway.push(['addr', 'replace', cidr, 'dev', cfg.bridge, ...(v6 ? ['nodad'] : [])]);
   }
-  await ipBatch(cmds);
+  const plan = planPeerRoutes(peers, host.peerRoutes, {
+    proto: PEER_ROUTE_PROTO,
+    localSubnets: cfg.localSubnets,
+  });
+  if (!gateway.length && !plan.stale.length && !plan.missing.length) return;
+  const notOnLink = await applyPeerRoutes(plan, PEER_ROUTE_PROTO, gateway);
+  if (notOnLink.length) req.log.warn(`peers not on-link, no route installed: ${describePeers(notOnLink)}`);
 }
 
 /** The network's NAT/filter rules (rewritten whole) and this attachment's addresses, in one transaction. */
@@ -163,13 +194,4 @@ async function ensureFirewall(
     );
   await applyFirewall(script);
   undo.push('remove firewall entries', () => removeAttachments(cfg.network, (k) => k === key));
-}
-
-/** Peer routes follow the list; an unreachable peer must not fail this pod's ADD, so it is logged. */
-async function ensurePeerRoutes(req: Request, cfg: BridgeRouteConfig, peers: Peer[]) {
-  const notOnLink = await reconcilePeerRoutes(peers, {
-    proto: PEER_ROUTE_PROTO,
-    localSubnets: cfg.localSubnets,
-  });
-  if (notOnLink.length) req.log.warn(`peers not on-link, no route installed: ${describePeers(notOnLink)}`);
 }

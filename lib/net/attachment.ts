@@ -1,6 +1,5 @@
 // Names derived from an attachment (network, container ID, ifname), so DEL and GC find host-side
 // state without entering the container's netns and without any state file.
-import { createHash, randomBytes } from 'node:crypto';
 
 export interface AttachmentId {
   network: string;
@@ -8,7 +7,25 @@ export interface AttachmentId {
   ifname: string;
 }
 
-const hash = (...parts: string[]) => createHash('sha256').update(parts.join('\0')).digest('hex');
+/**
+ * 64 bits of a non-cryptographic hash as 16 hex digits: two independent 32-bit FNV-1a-style lanes.
+ * Names only need to be stable and unlikely to collide; node:crypto would add ~3 ms to every start.
+ */
+export function shortHash(...parts: string[]): string {
+  const text = parts.join('\0');
+  let a = 0x811c9dc5;
+  let b = 0x01000193 ^ text.length;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995);
+    b ^= b >>> 15;
+  }
+  a ^= a >>> 13;
+  a = Math.imul(a, 0xc2b2ae35);
+  a ^= a >>> 16;
+  return (a >>> 0).toString(16).padStart(8, '0') + (b >>> 0).toString(16).padStart(8, '0');
+}
 
 /** Key used in firewall comments: unique within a network. */
 export const attachmentKey = (a: Pick<AttachmentId, 'containerId' | 'ifname'>) =>
@@ -16,7 +33,7 @@ export const attachmentKey = (a: Pick<AttachmentId, 'containerId' | 'ifname'>) =
 
 /** Host-side device name: `prefix` + 11 hex digits of the attachment's hash (≤ 15 bytes). */
 export const hostLinkName = (a: AttachmentId, prefix: string) =>
-  `${prefix}${hash(a.network, a.containerId, a.ifname).slice(0, 15 - prefix.length)}`;
+  `${prefix}${shortHash(a.network, a.containerId, a.ifname).slice(0, 15 - prefix.length)}`;
 
 /** The alias written on host-side devices: GC reads it back to know whose device it is. */
 export const linkAlias = (a: AttachmentId) => `cni-suite/${a.network}/${a.containerId}/${a.ifname}`;
@@ -27,14 +44,15 @@ export function parseLinkAlias(alias: string | undefined): AttachmentId | undefi
 }
 
 /** Short stable id of a network for nft chain/set names. */
-export const networkTag = (network: string) => `n${hash(network).slice(0, 10)}`;
+export const networkTag = (network: string) => `n${shortHash(network).slice(0, 10)}`;
 
 /** Interface group of a network's host-side ports (the bridge family cannot match the bridge's name). */
-export const networkGroup = (network: string) => (Number.parseInt(hash(network).slice(0, 7), 16) | 1) >>> 0;
+export const networkGroup = (network: string) =>
+  (Number.parseInt(shortHash(network).slice(0, 7), 16) | 1) >>> 0;
 
-/** A random locally administered unicast MAC. */
+/** A random locally administered unicast MAC (Math.random: uniqueness, not secrecy, is needed). */
 export function randomMac(): string {
-  const b = randomBytes(6);
+  const b = Array.from({ length: 6 }, () => Math.floor(Math.random() * 256));
   b[0] = (b[0]! & 0xfe) | 0x02;
-  return [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
+  return b.map((x) => x.toString(16).padStart(2, '0')).join(':');
 }

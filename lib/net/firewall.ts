@@ -1,12 +1,15 @@
 // The suite's nftables state for one network, in its own tables (`inet cni_suite` for NAT and
 // filtering, `bridge cni_suite` for same-bridge isolation):
-// - per network: base chains and sets named after the network's tag, rewritten whole by every
-//   ensure (flush + add in one transaction), so concurrent ADDs converge and config changes apply;
+// - per network: base chains and sets named after the network's tag, rewritten whole (flush + add
+//   in one transaction) whenever they may differ from what this host last applied, and by every
+//   GC, so concurrent ADDs converge and config changes apply;
 // - per attachment: its pod addresses as elements of the network's pod sets, with the attachment
 //   key as comment, so DEL and GC find them without the container.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { ipFamily } from '../cni/result.js';
+import { ownNetnsId } from '../sys/netns.js';
 import { nftApply, nftList, nftString } from '../sys/nft.js';
-import { networkGroup, networkTag } from './attachment.js';
+import { networkGroup, networkTag, shortHash } from './attachment.js';
 
 const TABLE = 'cni_suite';
 
@@ -94,7 +97,64 @@ export function attachmentScript(network: string, key: string, addresses: readon
     .join('');
 }
 
-export const applyFirewall = nftApply;
+/** Where the digest of the last applied network rules is kept: tmpfs, gone at reboot like the rules. */
+const STAMP_DIR = '/run/cni-suite';
+
+/** The stamp file of a network in this netns (netns "hosts" on one machine share /run, not rules). */
+function stampFile(network: string): string | undefined {
+  const netns = ownNetnsId();
+  return netns ? `${STAMP_DIR}/${networkTag(network)}-${netns}.nft` : undefined;
+}
+
+function readStamp(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** Best effort: without a stamp the next ADD just rewrites the rules. */
+function writeStamp(file: string, digest: string): void {
+  try {
+    mkdirSync(STAMP_DIR, { recursive: true, mode: 0o700 });
+    writeFileSync(file, digest, { mode: 0o600 });
+  } catch {
+    // read-only /run: always take the full path
+  }
+}
+
+/**
+ * The network's rules and one attachment's addresses, in one transaction. When the rules are what
+ * this host last applied, only the addresses are added (half the cost); if that finds the table or
+ * a set gone, everything is written again.
+ */
+export async function ensureFirewall(
+  fw: NetworkFirewall,
+  key: string,
+  addresses: readonly string[],
+): Promise<void> {
+  const rules = networkScript(fw);
+  const elements = attachmentScript(fw.network, key, addresses);
+  const stamp = stampFile(fw.network);
+  if (stamp && readStamp(stamp) === shortHash(rules)) {
+    try {
+      return await nftApply(elements);
+    } catch {
+      // rules were removed behind our back: rewrite them below
+    }
+  }
+  await nftApply(rules + elements);
+  if (stamp) writeStamp(stamp, shortHash(rules));
+}
+
+/** Rewrites the network's rules unconditionally (GC: heals what was changed by hand). */
+export async function applyNetworkRules(fw: NetworkFirewall): Promise<void> {
+  const rules = networkScript(fw);
+  await nftApply(rules);
+  const stamp = stampFile(fw.network);
+  if (stamp) writeStamp(stamp, shortHash(rules));
+}
 
 interface Element {
   set: string;

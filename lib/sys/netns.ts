@@ -17,6 +17,15 @@ export function netnsProblem(path: string): string | undefined {
 /** True when `path` is the namespace this process runs in (a runtime bug we must refuse). */
 export const isOwnNetns = (path: string): boolean => isSameFile(path, '/proc/self/ns/net');
 
+/** An id of the netns this process runs in (its inode), or undefined when it cannot be read. */
+export function ownNetnsId(): string | undefined {
+  try {
+    return String(statSync('/proc/self/ns/net').ino);
+  } catch {
+    return undefined;
+  }
+}
+
 /** argv that runs `file args` inside the netns at `path`, or as-is when path is undefined. */
 export function inNetns(path: string | undefined, file: string, args: readonly string[]): [string, string[]] {
   return path ? ['nsenter', [`--net=${path}`, '--', file, ...args]] : [file, [...args]];

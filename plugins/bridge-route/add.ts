@@ -1,4 +1,4 @@
-// ADD: (allocateAddresses ∥ ensureBridge → createVeth) → (configureContainer ∥ ensureFirewall ∥
+// ADD: (allocateAddresses ∥ ensureBridge → createVeth) → (configureContainer ∥ ensureAttachmentFirewall ∥
 // ensureHostRoutes) → result. Each step that creates something pushes its undo;
 // independent steps run side by side because each costs a process start.
 import { CniError, ErrorCode } from '../../lib/cni/errors.js';
@@ -13,7 +13,7 @@ import {
   randomMac,
 } from '../../lib/net/attachment.js';
 import { ensureBridge } from '../../lib/net/bridge.js';
-import { applyFirewall, attachmentScript, networkScript, removeAttachments } from '../../lib/net/firewall.js';
+import { ensureFirewall, removeAttachments } from '../../lib/net/firewall.js';
 import { containerCommands, deleteLink, vethCommands } from '../../lib/net/links.js';
 import { uplinkMtu } from '../../lib/net/mtu.js';
 import {
@@ -27,7 +27,13 @@ import {
 import { type UndoStack, withUndo } from '../../lib/net/undo.js';
 import { type IpAddrInfo, type IpRoute, ipBatch, ipJsonBatch } from '../../lib/sys/ip.js';
 import { ensureSysctl } from '../../lib/sys/sysctl.js';
-import { type BridgeRouteConfig, HOST_VETH_PREFIX, loadConfig, PEER_ROUTE_PROTO } from './config.js';
+import {
+  type BridgeRouteConfig,
+  HOST_VETH_PREFIX,
+  loadConfig,
+  networkFirewall,
+  PEER_ROUTE_PROTO,
+} from './config.js';
 
 export async function add(req: Request): Promise<Result> {
   const cfg = loadConfig(req.conf);
@@ -49,7 +55,7 @@ export async function add(req: Request): Promise<Result> {
     const routes = containerRoutes(cfg, ipam);
     await Promise.all([
       ipBatch(containerCommands(req.ifname, ips, routes), { netns: req.netns }),
-      ensureFirewall(cfg, id, ips, peers, undo),
+      ensureAttachmentFirewall(cfg, id, ips, peers, undo),
       ensureHostRoutes(req, cfg, ips, peers, host),
     ]);
     return {
@@ -170,8 +176,8 @@ async function ensureHostRoutes(
   if (notOnLink.length) req.log.warn(`peers not on-link, no route installed: ${describePeers(notOnLink)}`);
 }
 
-/** The network's NAT/filter rules (rewritten whole) and this attachment's addresses, in one transaction. */
-async function ensureFirewall(
+/** The network's NAT/filter rules and this attachment's addresses. */
+async function ensureAttachmentFirewall(
   cfg: BridgeRouteConfig,
   id: AttachmentId,
   ips: IpConfig[],
@@ -179,19 +185,10 @@ async function ensureFirewall(
   undo: UndoStack,
 ) {
   const key = attachmentKey(id);
-  const script =
-    networkScript({
-      network: cfg.network,
-      ipMasq: cfg.ipMasq,
-      internal: cfg.internal,
-      isolateBridge: cfg.isolation === 'bridge',
-      cluster: [...cfg.clusterCIDR, ...cfg.localSubnets, ...peers.map((p) => p.podCIDR)],
-    }) +
-    attachmentScript(
-      cfg.network,
-      key,
-      ips.map((ip) => ip.address),
-    );
-  await applyFirewall(script);
+  await ensureFirewall(
+    networkFirewall(cfg, peers),
+    key,
+    ips.map((ip) => ip.address),
+  );
   undo.push('remove firewall entries', () => removeAttachments(cfg.network, (k) => k === key));
 }

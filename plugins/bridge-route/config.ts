@@ -6,6 +6,7 @@ import type { NetConf } from '../../lib/cni/config.js';
 import { CniError, ErrorCode } from '../../lib/cni/errors.js';
 import { isCidr } from '../../lib/cni/result.js';
 import { checkSchema } from '../../lib/cni/validate.js';
+import type { NetworkFirewall } from '../../lib/net/firewall.js';
 import { type Peer, parsePeers } from '../../lib/net/peers.js';
 
 export interface BridgeRouteConfig {
@@ -78,4 +79,15 @@ export function ipamSubnets(ipam: Record<string, unknown>): string[] {
     }
   }
   return out.filter(isCidr);
+}
+
+/** The network's firewall settings; the cluster is clusterCIDR plus every pod subnet we know of. */
+export function networkFirewall(cfg: BridgeRouteConfig, peers: readonly Peer[]): NetworkFirewall {
+  return {
+    network: cfg.network,
+    ipMasq: cfg.ipMasq,
+    internal: cfg.internal,
+    isolateBridge: cfg.isolation === 'bridge',
+    cluster: [...cfg.clusterCIDR, ...cfg.localSubnets, ...peers.map((p) => p.podCIDR)],
+  };
 }

@@ -2,11 +2,11 @@
 // are removed; peer routes are reconciled; IPAM GC releases its stale leases.
 import type { Request } from '../../lib/cni/plugin.js';
 import { attachmentKey, parseLinkAlias } from '../../lib/net/attachment.js';
-import { removeAttachments } from '../../lib/net/firewall.js';
+import { applyNetworkRules, removeAttachments } from '../../lib/net/firewall.js';
 import { deleteLink } from '../../lib/net/links.js';
 import { describePeers, loadPeers, reconcilePeerRoutes } from '../../lib/net/peers.js';
 import { type IpLink, ipJson } from '../../lib/sys/ip.js';
-import { loadConfig, PEER_ROUTE_PROTO } from './config.js';
+import { loadConfig, networkFirewall, PEER_ROUTE_PROTO } from './config.js';
 
 export async function gc(req: Request): Promise<void> {
   const cfg = loadConfig(req.conf);
@@ -23,7 +23,10 @@ export async function gc(req: Request): Promise<void> {
   }
   const removed = await removeAttachments(cfg.network, (k) => k !== undefined && !valid.has(k));
   if (removed) req.log.info(`GC: removed ${removed} firewall entries`);
-  const notOnLink = await reconcilePeerRoutes(loadPeers(cfg.peers, cfg.peersFile), {
+  const peers = loadPeers(cfg.peers, cfg.peersFile);
+  // ADD skips rules it believes current; GC rewrites them, healing changes made by hand.
+  await applyNetworkRules(networkFirewall(cfg, peers));
+  const notOnLink = await reconcilePeerRoutes(peers, {
     proto: PEER_ROUTE_PROTO,
     localSubnets: cfg.localSubnets,
   });

@@ -114,6 +114,21 @@ t.test('a netns given as /proc/PID/ns/net (containerd), DEL with an empty CNI_NE
   t.same(await hostVeths(h1), [], 'no veth left');
 });
 
+t.test('firewall rules come back after being removed by hand, and follow config changes', async (t) => {
+  const c = await Cluster.create(t);
+  const [h1] = c.hosts as [ClusterHost, ClusterHost];
+  await c.addPod(h1, 'a1');
+  t.match(await podSetElements(h1), /masquerade/);
+  await inNs(h1.name, 'nft', ['delete', 'table', 'inet', 'cni_suite']);
+  const a2 = await c.addPod(h1, 'a2');
+  t.match(await podSetElements(h1), /masquerade/, 'the next ADD rewrote the deleted table');
+  t.match(await podSetElements(h1), a2.id);
+  await c.addPod(h1, 'a3', c.conf(h1, { internal: true }));
+  const rules = await podSetElements(h1);
+  t.notMatch(rules, /masquerade/, 'internal: no masquerade chain any more');
+  t.match(rules, /drop/, 'internal: the drop rule is there');
+});
+
 t.test('isolation "bridge": pods on one bridge cannot talk, other hosts still can', async (t) => {
   const c = await Cluster.create(t, { conf: { isolation: 'bridge' } });
   const [h1, h2] = c.hosts as [ClusterHost, ClusterHost];

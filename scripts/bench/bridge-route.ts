@@ -286,11 +286,15 @@ const referencePlugin =
     return pod;
   };
 
-async function ourPlugin(t: { teardown(fn: Teardown): void }): Promise<Pair> {
-  const c = await Cluster.create(t, { cniPath: BIN });
+async function ourPlugin(
+  t: { teardown(fn: Teardown): void },
+  name: string,
+  conf: Record<string, unknown> = {},
+): Promise<Pair> {
+  const c = await Cluster.create(t, { cniPath: BIN, conf });
   const a = await c.addPod(c.hosts[0]!, 'a');
   const b = await c.addPod(c.hosts[1]!, 'b');
-  return { name: 'bridge-route (ipMasq, clusterCIDR, peers)', server: b, client: a, addr: b.ip };
+  return { name, server: b, client: a, addr: b.ip };
 }
 
 /** One iperf3 TCP run from `client` to a one-off server in `server`; bits per second received. */
@@ -337,8 +341,10 @@ async function iperf(p: Pair): Promise<number> {
 
 async function throughput(t: { teardown(fn: Teardown): void }, dir: string): Promise<void> {
   const pairs = [
-    await ourPlugin(t),
+    await ourPlugin(t, 'bridge-route (ipMasq, clusterCIDR, peers)'),
     await twoHosts(t, 'by hand with `ip` (no plugin, no firewall)', byHand),
+    // Without ipMasq there is no NAT hook, hence no conntrack: the data path alone.
+    await ourPlugin(t, 'bridge-route, ipMasq false (no nat hook, no conntrack)', { ipMasq: false }),
     await twoHosts(t, 'reference bridge (ipMasq: NATs cross-host too) + peer route', referencePlugin(dir)),
   ];
   const runs = pairs.map(() => [] as number[]);

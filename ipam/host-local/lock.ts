@@ -2,7 +2,7 @@
 // serialise on it. Node has no flock, so util-linux `flock` locks a descriptor we pass it: a flock
 // belongs to the open file description, which the child shares with us, so the lock outlives the
 // child and holds until we close our descriptor (or die: the kernel then drops it, never a stale lock).
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { closeSync, constants, openSync } from 'node:fs';
 import { CniError, ErrorCode } from '../../lib/cni/errors.js';
 
@@ -10,10 +10,11 @@ export const LOCK_WAIT_SECONDS = 60;
 
 export type Unlock = () => void;
 
-export function lockExclusive(file: string): Unlock {
+/** Takes the lock without blocking the event loop, so a caller's other processes keep running. */
+export async function lockExclusive(file: string): Promise<Unlock> {
   const fd = openSync(file, constants.O_RDWR | constants.O_CREAT, 0o600);
   try {
-    takeLock(fd, file);
+    await takeLock(fd, file);
   } catch (err) {
     closeSync(fd);
     throw err;
@@ -21,13 +22,10 @@ export function lockExclusive(file: string): Unlock {
   return () => closeSync(fd);
 }
 
-function takeLock(fd: number, file: string): void {
-  const args = ['-x', '-w', String(LOCK_WAIT_SECONDS), '3'];
-  const stdio: ['ignore', 'ignore', 'pipe', number] = ['ignore', 'ignore', 'pipe', fd];
-  let r = spawnSync('flock', args, { stdio });
+async function takeLock(fd: number, file: string): Promise<void> {
+  let r = await runFlock('flock', fd);
   // Runtimes may start plugins with a bare environment; util-linux lives in /usr/bin on Debian.
-  if ((r.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT')
-    r = spawnSync('/usr/bin/flock', args, { stdio });
+  if (r.error?.code === 'ENOENT') r = await runFlock('/usr/bin/flock', fd);
   if (r.error) {
     throw new CniError(
       ErrorCode.Internal,
@@ -41,5 +39,23 @@ function takeLock(fd: number, file: string): void {
     );
   }
   if (r.status !== 0)
-    throw new CniError(ErrorCode.Internal, `flock ${file} failed: ${String(r.stderr).trim() || r.status}`);
+    throw new CniError(ErrorCode.Internal, `flock ${file} failed: ${r.stderr.trim() || r.status}`);
+}
+
+/** `flock -x -w N 3` with our descriptor as its fd 3. */
+function runFlock(
+  file: string,
+  fd: number,
+): Promise<{ status: number | null; stderr: string; error?: NodeJS.ErrnoException }> {
+  return new Promise((resolve) => {
+    const child = spawn(file, ['-x', '-w', String(LOCK_WAIT_SECONDS), '3'], {
+      stdio: ['ignore', 'ignore', 'pipe', fd],
+    });
+    let stderr = '';
+    child.stderr?.on('data', (b: Buffer) => {
+      stderr += b;
+    });
+    child.on('error', (error: NodeJS.ErrnoException) => resolve({ status: null, stderr, error }));
+    child.on('close', (status) => resolve({ status, stderr }));
+  });
 }

@@ -19,12 +19,16 @@ export const networkDir = (cfg: StoreConfig): string => join(cfg.dataDir, cfg.ne
  * Runs `fn` holding the network's lock, with an index that covers every lease (rebuilt first when
  * someone else changed leases). `trustIndex: false` skips that for callers that scan anyway (GC).
  */
-export function withStore<T>(cfg: StoreConfig, fn: (s: Store) => T, opts = { trustIndex: true }): T {
+export async function withStore<T>(
+  cfg: StoreConfig,
+  fn: (s: Store) => T,
+  opts = { trustIndex: true },
+): Promise<T> {
   const dir = networkDir(cfg);
   const root = join(cfg.dataDir, INDEX_DIR, cfg.network);
   mkdirSync(dir, { recursive: true, mode: 0o755 });
   mkdirSync(root, { recursive: true, mode: 0o700 });
-  const unlock = lockExclusive(join(dir, LOCK_FILE));
+  const unlock = await lockExclusive(join(dir, LOCK_FILE));
   try {
     const leases = new LeaseDir(dir, join(root, 'scratch'));
     const index = new AttachmentIndex(root, leases, cfg.setCount);

@@ -17,14 +17,14 @@ const attachmentOf = (req: Request) => ({ containerId: req.containerId, ifname: 
 export async function add(req: Request): Promise<Result> {
   const cfg = loadConfig(req.conf, req.cniArgs);
   const dns = cfg.resolvConf ? readResolvConf(cfg.resolvConf) : {};
-  const ips = withStore(cfg, (s) => allocate(s, cfg, attachmentOf(req)));
+  const ips = await withStore(cfg, (s) => allocate(s, cfg, attachmentOf(req)));
   return { interfaces: [], ips, routes: cfg.routes, dns };
 }
 
 /** Releases by (containerID, ifname); needs no netns and no valid ranges, and succeeds when nothing is leased. */
 export async function del(req: Request): Promise<void> {
   const cfg = loadStoreConfig(req.conf);
-  withStore(cfg, (s) => {
+  await withStore(cfg, (s) => {
     const { ips, keys } = leasesOf(s, attachmentOf(req));
     const entries = keys.filter((key) => s.index.get(key).length);
     if (!ips.length && !entries.length) return;
@@ -39,7 +39,7 @@ export async function del(req: Request): Promise<void> {
 export async function check(req: Request): Promise<void> {
   const cfg = loadConfig(req.conf, req.cniArgs);
   const a = attachmentOf(req);
-  const held = withStore(cfg, (s) => leasesOf(s, a).ips);
+  const held = await withStore(cfg, (s) => leasesOf(s, a).ips);
   const who = `container ${a.containerId} interface ${a.ifname}`;
   if (!held.length) throw new CniError(PluginCode.CheckFailed, `${who} holds no lease in ${networkDir(cfg)}`);
   for (const ipc of req.conf.prevResult?.ips ?? []) {
@@ -59,7 +59,7 @@ export async function gc(req: Request): Promise<void> {
   const cfg = loadStoreConfig(req.conf);
   const valid = new Set(req.attachments.map((a) => `${a.containerID.trim()}\r\n${a.ifname}`));
   const validIds = new Set(req.attachments.map((a) => a.containerID.trim()));
-  withStore(
+  await withStore(
     cfg,
     (s) => {
       const all = s.leases.scan();

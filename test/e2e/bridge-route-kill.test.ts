@@ -31,20 +31,24 @@ t.test(`kill -9 during ADD ${KILLS} times, then DEL: no veth, lease or rule left
       reject: false,
     });
 
-  // How long a whole ADD takes here, so kills land anywhere inside one.
+  // How long a whole ADD takes here (the fastest of a few, after the first built the bridge and
+  // rules), so kills land anywhere inside one.
   const probe = await c.lab.container('probe');
-  const started = Date.now();
-  t.equal((await run('ADD', 'probe', probe.path)).exitCode, 0, 'a complete ADD works');
-  const addMs = Date.now() - started;
-  t.equal((await run('DEL', 'probe', probe.path)).exitCode, 0);
+  let addMs = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < 4; i++) {
+    const started = Date.now();
+    t.equal((await run('ADD', 'probe', probe.path)).exitCode, 0, 'a complete ADD works');
+    if (i > 0) addMs = Math.min(addMs, Date.now() - started);
+    t.equal((await run('DEL', 'probe', probe.path)).exitCode, 0);
+  }
 
   let killed = 0;
   let i = 0;
-  for (; killed < KILLS && i < KILLS * 3; i++) {
+  for (; killed < KILLS && i < KILLS * 6; i++) {
     const ns = await c.lab.container(`k${i}`);
     const id = `kill-${i}`;
     const child = run('ADD', id, ns.path);
-    await sleep(Math.random() * addMs);
+    await sleep(Math.random() * addMs * 0.9);
     child.kill('SIGKILL');
     if ((await child).signal === 'SIGKILL') killed++;
     // The runtime's DEL comes later; let any `ip`/`nft` the plugin had started finish first.

@@ -11,10 +11,18 @@ export interface BridgeInfo {
   mac: string;
 }
 
-/** Ensures bridge `name` exists (tolerating a concurrent creator) and returns it. */
-export async function ensureBridge(name: string, mtu: number): Promise<BridgeInfo> {
+/**
+ * Ensures bridge `name` exists (tolerating a concurrent creator) and returns it. A missing bridge is
+ * created only after `createAfter` resolves (and not at all if it rejects).
+ */
+export async function ensureBridge(
+  name: string,
+  mtu: number,
+  createAfter?: Promise<unknown>,
+): Promise<BridgeInfo> {
   let found = readBridge(name);
   if (!found) {
+    await createAfter;
     try {
       // A fixed MAC keeps the bridge's address stable as ports come and go.
       await ip(['link', 'add', name, 'address', randomMac(), 'mtu', String(mtu), 'type', 'bridge']);

@@ -31,3 +31,16 @@ export async function withUndo<T>(log: Logger, body: (undo: UndoStack) => Promis
     throw err;
   }
 }
+
+/**
+ * Like Promise.all, but waits for every step to finish before throwing the first failure, so the
+ * undo stack never runs while a step that may still push to it (or create something) is in flight.
+ */
+export async function settleAll<T extends readonly unknown[]>(
+  steps: readonly [...{ [K in keyof T]: Promise<T[K]> }],
+): Promise<T> {
+  const results = await Promise.allSettled(steps);
+  const failed = results.find((r) => r.status === 'rejected');
+  if (failed) throw (failed as PromiseRejectedResult).reason;
+  return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T;
+}

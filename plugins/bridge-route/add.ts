@@ -24,7 +24,7 @@ import {
   peerRouteReads,
   planPeerRoutes,
 } from '../../lib/net/peers.js';
-import { type UndoStack, withUndo } from '../../lib/net/undo.js';
+import { settleAll, type UndoStack, withUndo } from '../../lib/net/undo.js';
 import { type IpAddrInfo, type IpRoute, ipBatch, ipJsonBatch } from '../../lib/sys/ip.js';
 import { ensureSysctl } from '../../lib/sys/sysctl.js';
 import {
@@ -41,19 +41,19 @@ export async function add(req: Request): Promise<Result> {
   const peers = loadPeers(cfg.peers, cfg.peersFile);
   const mtu = cfg.mtu ?? uplinkMtu();
   return withUndo(req.log, async (undo) => {
-    const [ipam, [bridge, host]] = await Promise.all([
-      allocateAddresses(req, undo),
-      ensureBridge(cfg.bridge, mtu).then(
-        async (b) => [b, await createVeth(req, cfg, id, mtu, undo)] as const,
-      ),
-    ]);
-    const ips = ipam.ips.map((ip) => ({
+    const ipam = allocateAddresses(req, undo);
+    // A missing bridge is created only once IPAM has accepted its config: bad input changes nothing.
+    const wired = ensureBridge(cfg.bridge, mtu, ipam).then(
+      async (b) => [b, await createVeth(req, cfg, id, mtu, undo)] as const,
+    );
+    const [leased, [bridge, host]] = await settleAll([ipam, wired]);
+    const ips = leased.ips.map((ip) => ({
       ...ip,
       interface: 2,
       gateway: cfg.isGateway ? ip.gateway : undefined,
     }));
-    const routes = containerRoutes(cfg, ipam);
-    await Promise.all([
+    const routes = containerRoutes(cfg, leased);
+    await settleAll([
       ipBatch(containerCommands(req.ifname, ips, routes), { netns: req.netns }),
       ensureAttachmentFirewall(cfg, id, ips, peers, undo),
       ensureHostRoutes(req, cfg, ips, peers, host),
@@ -66,7 +66,7 @@ export async function add(req: Request): Promise<Result> {
       ],
       ips,
       routes,
-      dns: ipam.dns,
+      dns: leased.dns,
     };
   });
 }

@@ -213,6 +213,10 @@ t.test('bad config: code 7 naming the field, nothing created', async (t) => {
     [{ peers: [{ name: 'x', nodeIP: 'nope', podCIDR: '10.0.0.0/24' }] }, /peers\[0\]\.nodeIP must be an IP/],
     [{ ipam: undefined }, /ipam is required/],
     [{ bridge: 'a-name-that-is-too-long' }, /bridge must NOT have more than 15 characters/],
+    [
+      { ipam: { type: 'host-local', ranges: [[{ subnet: '10.244.1.5/24' }]], dataDir: h1.dataDir } },
+      /host bits/,
+    ],
   ];
   for (const [extra, msg] of cases) {
     const r = await c.call(h1, 'ADD', pod, c.conf(h1, extra));

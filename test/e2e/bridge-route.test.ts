@@ -5,6 +5,7 @@ import { execa } from 'execa';
 import t from 'tap';
 import { Cluster, type ClusterHost, type Pod } from '../helpers/cluster.js';
 import { inNs, ip, OUTSIDE_IP } from '../helpers/lab.js';
+import { callPlugin } from '../helpers/plugin.js';
 import { pings, tcpSend, tcpServer } from '../helpers/tcp.js';
 
 const withPrev = (c: Cluster, pod: Pod, extra: Record<string, unknown> = {}) => ({
@@ -127,6 +128,35 @@ t.test('firewall rules come back after being removed by hand, and follow config 
   const rules = await podSetElements(h1);
   t.notMatch(rules, /masquerade/, 'internal: no masquerade chain any more');
   t.match(rules, /drop/, 'internal: the drop rule is there');
+});
+
+t.test('mtu follows the uplink; hairpinMode and promiscMode; STATUS without nft or IPAM', async (t) => {
+  const c = await Cluster.create(t, { hosts: 1 });
+  const [h1] = c.hosts as [ClusterHost];
+  await ip(['link', 'set', 'eth0', 'mtu', '1400'], h1.name);
+  const pod = await c.addPod(h1, 'p1', c.conf(h1, { hairpinMode: true, promiscMode: true }));
+  t.match(await ip(['link', 'show', 'eth0'], pod.name), /mtu 1400/, 'pod MTU = uplink MTU');
+  const port = (pod.result.interfaces as { name: string }[])[1]!.name;
+  t.match(await ip(['-d', 'link', 'show', port], h1.name), /hairpin on/, 'hairpin on the pod port');
+  t.match(await ip(['link', 'show', 'cni0'], h1.name), /PROMISC/, 'bridge in promiscuous mode');
+  const explicit = await c.addPod(h1, 'p2', c.conf(h1, { mtu: 1300 }));
+  t.match(await ip(['link', 'show', 'eth0'], explicit.name), /mtu 1300/, 'explicit mtu wins');
+
+  const none = { id: '', path: '', ifname: '' };
+  const v11 = { ...c.conf(h1), cniVersion: '1.1.0' };
+  t.equal((await c.call(h1, 'STATUS', none, v11)).exitCode, 0, 'STATUS ok with nft and host-local present');
+  const noIpam = await callPlugin('bridge-route', v11, {
+    command: 'STATUS',
+    hostNetns: h1.name,
+    path: '/nonexistent',
+  });
+  t.match(noIpam.json, { code: 50, msg: /host-local/ }, 'STATUS 50 without the IPAM plugin');
+  const noNft = await callPlugin('bridge-route', v11, {
+    command: 'STATUS',
+    hostNetns: h1.name,
+    env: { PATH: '/nonexistent' },
+  });
+  t.match(noNft.json, { code: 50, msg: /nft/ }, "STATUS 50 without nft (not on the plugin's PATH)");
 });
 
 t.test('isolation "bridge": pods on one bridge cannot talk, other hosts still can', async (t) => {

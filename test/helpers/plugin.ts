@@ -1,11 +1,13 @@
 // Runs the built executable the way a runtime does: env + stdin in, one JSON document out.
 
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { execa } from 'execa';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const BIN = resolve(ROOT, 'dist/bin');
 export const bin = (name: string) => resolve(BIN, name);
+const IP = existsSync('/usr/sbin/ip') ? '/usr/sbin/ip' : 'ip';
 
 export interface PluginRun {
   exitCode: number;
@@ -46,7 +48,8 @@ export async function callFile(file: string, conf: unknown, call: PluginCall): P
     ...call.env,
   };
   for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
-  const [cmd, args] = call.hostNetns ? ['ip', ['netns', 'exec', call.hostNetns, file]] : [file, []];
+  // `ip` by absolute path: the env given to the plugin may hold a PATH without it.
+  const [cmd, args] = call.hostNetns ? [IP, ['netns', 'exec', call.hostNetns, file]] : [file, []];
   const r = await execa(cmd, args, {
     input: typeof conf === 'string' ? conf : JSON.stringify(conf),
     env: env as Record<string, string>,

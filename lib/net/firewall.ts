@@ -21,6 +21,8 @@ export interface NetworkFirewall {
   internal: boolean;
   /** Drop traffic between two pod ports of the network (its host veths carry the network's group). */
   isolateBridge: boolean;
+  /** With isolateBridge: address pairs still allowed to talk, both ways. */
+  isolationAllow?: readonly { from: string; to: string }[];
   /** Destinations that are never NATed: the whole pod network across hosts. */
   cluster: readonly string[];
 }
@@ -74,8 +76,17 @@ export function networkScript(fw: NetworkFirewall): string {
     `add table ${bridge}`,
     ...baseChain(bridge, n.iso, 'type filter hook forward priority filter', fw.isolateBridge),
   );
-  if (fw.isolateBridge)
-    lines.push(`add rule ${bridge} ${n.iso} meta iifgroup ${group} meta oifgroup ${group} drop`);
+  if (fw.isolateBridge) {
+    const ports = `meta iifgroup ${group} meta oifgroup ${group}`;
+    // ARP must pass for allowed pairs to find each other; it carries no payload between pods.
+    if (fw.isolationAllow?.length) lines.push(`add rule ${bridge} ${n.iso} ${ports} ether type arp accept`);
+    for (const { from, to } of fw.isolationAllow ?? []) {
+      const fam = ipFamily(from) === 4 ? 'ip' : 'ip6';
+      lines.push(`add rule ${bridge} ${n.iso} ${ports} ${fam} saddr ${from} ${fam} daddr ${to} accept`);
+      lines.push(`add rule ${bridge} ${n.iso} ${ports} ${fam} saddr ${to} ${fam} daddr ${from} accept`);
+    }
+    lines.push(`add rule ${bridge} ${n.iso} ${ports} drop`);
+  }
   return `${lines.join('\n')}\n`;
 }
 

@@ -4,7 +4,7 @@
 import validate from '../../gen/bridge-route.validate.js';
 import type { NetConf } from '../../lib/cni/config.js';
 import { CniError, ErrorCode } from '../../lib/cni/errors.js';
-import { isCidr } from '../../lib/cni/result.js';
+import { ipFamily, isCidr } from '../../lib/cni/result.js';
 import { checkSchema } from '../../lib/cni/validate.js';
 import type { NetworkFirewall } from '../../lib/net/firewall.js';
 import { type Peer, parsePeers } from '../../lib/net/peers.js';
@@ -22,6 +22,8 @@ export interface BridgeRouteConfig {
   /** Destinations never NATed, besides this host's and the peers' pod subnets. */
   clusterCIDR: string[];
   isolation: 'none' | 'bridge';
+  /** With isolation "bridge": CIDR pairs whose pods may still talk, both ways. */
+  isolationAllow: { from: string; to: string }[];
   internal: boolean;
   peers: Peer[];
   peersFile: string | undefined;
@@ -61,11 +63,28 @@ export function loadConfig(conf: NetConf): BridgeRouteConfig {
     ipMasq: (raw.ipMasq as boolean | undefined) ?? true,
     clusterCIDR,
     isolation: (raw.isolation as 'none' | 'bridge' | undefined) ?? 'none',
+    isolationAllow: allowPairs(raw.isolationAllow as { from: string; to: string }[] | undefined),
     internal: (raw.internal as boolean | undefined) ?? false,
     peers: raw.peers === undefined ? [] : parsePeers(raw.peers, 'peers'),
     peersFile: raw.peersFile as string | undefined,
     localSubnets: ipamSubnets(raw.ipam as Record<string, unknown>),
   };
+}
+
+/** isolationAllow entries: two CIDRs of one family each. */
+function allowPairs(list: { from: string; to: string }[] | undefined): { from: string; to: string }[] {
+  return (list ?? []).map(({ from, to }, i) => {
+    for (const [k, v] of [
+      ['from', from],
+      ['to', to],
+    ] as const) {
+      if (!isCidr(v))
+        throw configError(`isolationAllow[${i}].${k} "${v}" is not a CIDR, e.g. "10.244.1.2/32"`);
+    }
+    if (ipFamily(from) !== ipFamily(to))
+      throw configError(`isolationAllow[${i}]: from and to must be of one family`);
+    return { from, to };
+  });
 }
 
 /** Subnets named in an ipam section (host-local's `ranges` and legacy `subnet`). */
@@ -88,6 +107,7 @@ export function networkFirewall(cfg: BridgeRouteConfig, peers: readonly Peer[]):
     ipMasq: cfg.ipMasq,
     internal: cfg.internal,
     isolateBridge: cfg.isolation === 'bridge',
+    isolationAllow: cfg.isolationAllow,
     cluster: [...cfg.clusterCIDR, ...cfg.localSubnets, ...peers.map((p) => p.podCIDR)],
   };
 }

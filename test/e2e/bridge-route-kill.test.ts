@@ -1,9 +1,6 @@
-// kill -9 during ADD at random moments, then DEL: nothing of the pod may remain on the host.
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { execa } from 'execa';
 import t from 'tap';
-import { Cluster, type ClusterHost } from '../helpers/cluster.js';
+import { Cluster, type ClusterHost, leaseFiles } from '../helpers/cluster.js';
 import { inNs, ip } from '../helpers/lab.js';
 import { BIN, bin } from '../helpers/plugin.js';
 
@@ -65,7 +62,7 @@ t.test(`kill -9 during ADD ${KILLS} times, then DEL: no veth, lease or rule left
     [],
     'no pod veth left',
   );
-  const leases = readdirSync(join(h1.dataDir, 'podnet')).filter((f) => /^\d/.test(f));
+  const leases = leaseFiles(h1);
   t.same(leases, [], 'no lease left');
   const nft = (await inNs(h1.name, 'nft', ['list', 'table', 'inet', 'cni_suite'], { reject: false })).stdout;
   t.notMatch(nft, /comment/, 'no firewall entry left');

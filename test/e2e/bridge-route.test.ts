@@ -1,9 +1,9 @@
 // bridge-route on the real kernel: two hosts on an underlay, pods on both, real packets.
-import { readdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import t from 'tap';
-import { Cluster, type ClusterHost, type Pod } from '../helpers/cluster.js';
+import { Cluster, type ClusterHost, leaseFiles, type Pod } from '../helpers/cluster.js';
 import { inNs, ip, OUTSIDE_IP } from '../helpers/lab.js';
 import { callPlugin } from '../helpers/plugin.js';
 import { pings, tcpSend, tcpServer } from '../helpers/tcp.js';
@@ -22,7 +22,7 @@ async function hostVeths(host: ClusterHost): Promise<string[]> {
 async function podSetElements(host: ClusterHost): Promise<string> {
   return (await inNs(host.name, 'nft', ['list', 'table', 'inet', 'cni_suite'], { reject: false })).stdout;
 }
-const leases = (host: ClusterHost) => readdirSync(join(host.dataDir, 'podnet')).filter((f) => /^\d/.test(f));
+const leases = (host: ClusterHost) => leaseFiles(host);
 
 t.test(
   'pods on two hosts: direct routes, no NAT inside the cluster, masquerade to the outside',
@@ -157,6 +157,34 @@ t.test('mtu follows the uplink; hairpinMode and promiscMode; STATUS without nft 
     env: { PATH: '/nonexistent' },
   });
   t.match(noNft.json, { code: 50, msg: /nft/ }, "STATUS 50 without nft (not on the plugin's PATH)");
+});
+
+t.test('dual-stack: one IPv4 and one IPv6 address per pod, both work, both cleaned up', async (t) => {
+  const c = await Cluster.create(t, { hosts: 1 });
+  const [h1] = c.hosts as [ClusterHost];
+  const conf = c.conf(h1, {
+    ipam: {
+      type: 'host-local',
+      ranges: [[{ subnet: '10.244.1.0/24' }], [{ subnet: 'fd00:244:1::/64' }]],
+      dataDir: h1.dataDir,
+    },
+  });
+  const p1 = await c.addPod(h1, 'p1', conf);
+  const p2 = await c.addPod(h1, 'p2', conf);
+  t.match(p1.result, {
+    ips: [
+      { address: /^10\.244\.1\.\d+\/24$/, gateway: '10.244.1.1' },
+      { address: /^fd00:244:1::\w+\/64$/, gateway: 'fd00:244:1::1' },
+    ],
+    routes: [{ dst: '0.0.0.0/0' }, { dst: '::/0', gw: 'fd00:244:1::1' }],
+  });
+  const v6 = (p: typeof p1) => (p.result.ips as { address: string }[])[1]!.address.split('/')[0]!;
+  t.ok(await pings(p1.name, v6(p2)), 'p1 → p2 over IPv6');
+  t.ok(await pings(p1.name, 'fd00:244:1::1'), 'p1 → its IPv6 gateway on the bridge');
+  t.match(await podSetElements(h1), v6(p1), 'the IPv6 address is in the pod set');
+  for (const p of [p1, p2]) t.equal((await c.call(h1, 'DEL', p, conf)).exitCode, 0);
+  t.notMatch(await podSetElements(h1), /comment/, 'no firewall entry left');
+  t.same(leases(h1), [], 'no lease left');
 });
 
 t.test('isolation "bridge": pods on one bridge cannot talk, other hosts still can', async (t) => {

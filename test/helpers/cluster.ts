@@ -1,13 +1,20 @@
 // A simulated cluster for bridge-route: hosts on an underlay, each owning a pod subnet
 // 10.244.<n>.0/24, peers listing every host, an "outside" netns; pods attached through the built
 // plugin run inside their host's netns. Shared by the e2e tests and the demo.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Host, Lab, type Netns } from './lab.ts';
 import { BIN, callPlugin, type PluginRun } from './plugin.ts';
 
 export const CLUSTER_CIDR = '10.244.0.0/16';
+
+/** The lease files host-local keeps for `network` on `host` (not its lock and bookkeeping files). */
+export function leaseFiles(host: { dataDir: string }, network = 'podnet'): string[] {
+  return readdirSync(join(host.dataDir, network)).filter(
+    (f) => f !== 'lock' && !f.startsWith('last_reserved_ip.') && !f.startsWith('.'),
+  );
+}
 
 export interface ClusterHost extends Host {
   podCIDR: string;

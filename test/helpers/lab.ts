@@ -3,6 +3,7 @@
 // cs-<pid>-…, removed at teardown, on exit/signals, and swept later if the owner process died.
 
 import { spawnSync } from 'node:child_process';
+import { readdirSync, rmSync, statSync } from 'node:fs';
 import { execa } from 'execa';
 
 export interface Netns {
@@ -13,6 +14,8 @@ export interface Host extends Netns {
   /** The host's address on the underlay, without prefix. */
   ip: string;
 }
+
+const STAMP_DIR = '/run/cni-suite';
 
 /** An address of the "outside" netns that no host route covers: reaching it needs the default route. */
 export const OUTSIDE_IP = '203.0.113.10';
@@ -123,11 +126,23 @@ export class Lab {
 
 /** Kills what runs inside and deletes the netns; never throws. */
 function removeNetns(name: string): void {
+  removeStamps(name);
   const pids =
     spawnSync('ip', ['netns', 'pids', name], { encoding: 'utf8' }).stdout?.split('\n').filter(Boolean) ?? [];
   for (const pid of pids) spawnSync('kill', ['-9', pid]);
   spawnSync('ip', ['netns', 'del', name]);
   live.delete(name);
+}
+
+/** Plugins keep per-netns digests in /run/cni-suite (see lib/net/firewall.ts); drop this netns's. */
+function removeStamps(name: string): void {
+  try {
+    const ino = statSync(`/var/run/netns/${name}`).ino;
+    for (const f of readdirSync(STAMP_DIR))
+      if (f.endsWith(`-${ino}.nft`)) rmSync(`${STAMP_DIR}/${f}`, { force: true });
+  } catch {
+    // no netns or no stamps
+  }
 }
 
 /** Removes labs left by processes that no longer exist (a killed test run). */

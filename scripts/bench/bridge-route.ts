@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Cluster } from '../../test/helpers/cluster.ts';
 import { type Host, ip, Lab, type Netns } from '../../test/helpers/lab.ts';
 import { callFile } from '../../test/helpers/plugin.ts';
-import { BIN, median, ms, NODE22, REFERENCE, table, timeSpawn } from './lib.ts';
+import { BIN, median, ms, NODE22, REFERENCE, runAsync, table, timeSpawn, wallOf } from './lib.ts';
 
 const RUNS = 30;
 const WARM = 3;
@@ -169,34 +169,15 @@ function latency(impls: Impl[]): void {
 }
 
 /** Wall time of PARALLEL_N calls with PARALLEL in flight. */
-async function wall(impl: Impl, command: string): Promise<number> {
-  const one = (i: number) =>
-    new Promise<void>((resolve, reject) => {
-      const child = spawn('ip', ['netns', 'exec', impl.host.name, impl.file], {
-        env: pluginEnv(impl, command, i),
-        stdio: ['pipe', 'pipe', 'pipe'],
-      });
-      let out = '';
-      child.stdout.on('data', (d) => {
-        out += d;
-      });
-      child.stderr.on('data', (d) => {
-        out += d;
-      });
-      child.on('error', reject);
-      child.on('close', (code) =>
-        code === 0 ? resolve() : reject(new Error(`${impl.name} ${command} ${i}: exit ${code}: ${out}`)),
-      );
-      child.stdin.end(impl.conf);
-    });
-  let next = 0;
-  const start = process.hrtime.bigint();
-  await Promise.all(
-    Array.from({ length: PARALLEL }, async () => {
-      while (next < PARALLEL_N) await one(next++);
+function wall(impl: Impl, command: string): Promise<number> {
+  return wallOf(PARALLEL_N, PARALLEL, (i) =>
+    runAsync({
+      file: 'ip',
+      args: ['netns', 'exec', impl.host.name, impl.file],
+      env: pluginEnv(impl, command, i),
+      input: impl.conf,
     }),
   );
-  return Number(process.hrtime.bigint() - start) / 1e6;
 }
 
 async function parallel(impls: Impl[]): Promise<void> {
@@ -315,23 +296,11 @@ async function iperf(p: Pair): Promise<number> {
       });
       srv.on('close', (code) => reject(new Error(`iperf3 -s exited ${code}: ${out}`)));
     });
-    const r = spawn(
-      'ip',
-      ['netns', 'exec', p.client.name, 'iperf3', '-c', p.addr, '-t', String(IPERF_SECONDS), '-J'],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let out = '';
-    r.stdout.on('data', (d) => {
-      out += d;
+    const out = await runAsync({
+      file: 'ip',
+      args: ['netns', 'exec', p.client.name, 'iperf3', '-c', p.addr, '-t', String(IPERF_SECONDS), '-J'],
+      env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin' },
     });
-    r.stderr.on('data', (d) => {
-      out += d;
-    });
-    const code = await new Promise<number | null>((resolve) => r.on('close', resolve));
-    if (code !== 0)
-      throw new Error(`iperf3 -c ${p.addr} from ${p.client.name} (${p.name}): exit ${code}: ${out}`);
     return (JSON.parse(out) as { end: { sum_received: { bits_per_second: number } } }).end.sum_received
       .bits_per_second;
   } finally {

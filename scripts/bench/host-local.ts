@@ -1,10 +1,10 @@
 // host-local: ours next to the Go reference, invoked the same way in the same run. Sequential ADD and
 // DEL (median) on an empty pool and with 10,000 leases, and the wall time of 50 ADDs at 10 parallel.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BIN, median, ms, REFERENCE, table, timeSpawn } from './lib.ts';
+import { BIN, median, ms, REFERENCE, runAsync, table, timeSpawn, wallOf } from './lib.ts';
 
 const PREFILLED = 10_000;
 const RUNS = 25;
@@ -127,31 +127,20 @@ function prefill(dataDir: string): void {
 }
 
 /** Wall time of `n` ADDs with `parallel` in flight. */
-async function wallTime(file: string, dataDir: string, netns: string, n: number, parallel: number) {
-  const one = (id: string) =>
-    new Promise<void>((resolve, reject) => {
-      const child = spawn(file, [], {
-        env: {
-          PATH: process.env.PATH ?? '/usr/bin:/bin',
-          CNI_COMMAND: 'ADD',
-          CNI_CONTAINERID: id,
-          CNI_IFNAME: 'eth0',
-          CNI_NETNS: netns,
-          CNI_PATH: REFERENCE,
-        },
-        stdio: ['pipe', 'ignore', 'ignore'],
-      });
-      child.on('close', (code) =>
-        code === 0 ? resolve() : reject(new Error(`${file} ADD ${id}: exit ${code}`)),
-      );
-      child.stdin.end(config(dataDir));
-    });
-  let next = 0;
-  const start = process.hrtime.bigint();
-  await Promise.all(
-    Array.from({ length: parallel }, async () => {
-      while (next < n) await one(`p-${next++}`);
-    }),
-  );
-  return Number(process.hrtime.bigint() - start) / 1e6;
+function wallTime(
+  file: string,
+  dataDir: string,
+  netns: string,
+  n: number,
+  parallel: number,
+): Promise<number> {
+  const env = (id: string) => ({
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    CNI_COMMAND: 'ADD',
+    CNI_CONTAINERID: id,
+    CNI_IFNAME: 'eth0',
+    CNI_NETNS: netns,
+    CNI_PATH: REFERENCE,
+  });
+  return wallOf(n, parallel, (i) => runAsync({ file, env: env(`p-${i}`), input: config(dataDir) }));
 }

@@ -1,5 +1,5 @@
 // Shared measuring tools for `npm run bench`: time a spawned command, medians, a printed table.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
@@ -21,6 +21,44 @@ export function timeSpawn(s: Spawn): number {
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   if (r.status !== 0) throw new Error(`${s.file} failed (${r.status}): ${r.stdout}${r.stderr}`);
   return ms;
+}
+
+/** Runs a command to its end without blocking; resolves with its stdout, throws with its output on failure. */
+export function runAsync(s: Spawn): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(s.file, s.args ?? [], { env: s.env ?? {}, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
+    child.stderr.on('data', (d) => {
+      err += d;
+    });
+    child.on('error', reject);
+    child.on('close', (code) =>
+      code === 0
+        ? resolve(out)
+        : reject(new Error(`${s.file} ${(s.args ?? []).join(' ')}: exit ${code}: ${out}${err}`)),
+    );
+    child.stdin.end(s.input ?? '');
+  });
+}
+
+/** Wall time in ms of `n` calls `call(0…n-1)` with `parallel` of them in flight. */
+export async function wallOf(
+  n: number,
+  parallel: number,
+  call: (i: number) => Promise<unknown>,
+): Promise<number> {
+  let next = 0;
+  const start = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: parallel }, async () => {
+      while (next < n) await call(next++);
+    }),
+  );
+  return Number(process.hrtime.bigint() - start) / 1e6;
 }
 
 export function median(xs: number[]): number {

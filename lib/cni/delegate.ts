@@ -38,9 +38,9 @@ export function createIpamDelegate(ctx: DelegateContext): IpamDelegate {
     },
     del: async () => {
       // DEL is total: with the IPAM binary gone there is nothing to release through it.
-      if (!findExecutable(ctx.type, ctx.path))
-        return ctx.log.warn(`IPAM DEL skipped: no "${ctx.type}" in CNI_PATH`);
-      await call('DEL');
+      const file = findExecutable(ctx.type, ctx.path);
+      if (!file) return ctx.log.warn(`IPAM DEL skipped: no "${ctx.type}" in CNI_PATH`);
+      await invoke(ctx, 'DEL', file);
     },
     check: async () => void (await call('CHECK')),
     gc: async () => void (await call('GC')),
@@ -48,8 +48,11 @@ export function createIpamDelegate(ctx: DelegateContext): IpamDelegate {
   };
 }
 
-async function invoke(ctx: DelegateContext, command: Command): Promise<string> {
-  const file = findExecutable(ctx.type, ctx.path);
+async function invoke(
+  ctx: DelegateContext,
+  command: Command,
+  file = findExecutable(ctx.type, ctx.path),
+): Promise<string> {
   if (!file) {
     throw new CniError(
       ErrorCode.InvalidConfig,
@@ -65,7 +68,6 @@ async function invoke(ctx: DelegateContext, command: Command): Promise<string> {
   throw delegatedError(ctx.type, command, outcome.stdout);
 }
 
-/** The first executable named `type` in the CNI_PATH dirs. */
 function parseJson(stdout: string, type: string): unknown {
   try {
     return JSON.parse(stdout);

@@ -6,7 +6,7 @@ import type { Result } from '../../lib/cni/result.js';
 import { type AttachmentId, attachmentKey, hostLinkName } from '../../lib/net/attachment.js';
 import { firewallKeys } from '../../lib/net/firewall.js';
 import { describePeers, loadPeers, reconcilePeerRoutes } from '../../lib/net/peers.js';
-import { type IpAddrInfo, type IpLink, type IpRoute, ipJson, ipJsonIfExists } from '../../lib/sys/ip.js';
+import { type IpAddrInfo, type IpLink, type IpRoute, ipJsonBatch, ipJsonIfExists } from '../../lib/sys/ip.js';
 import { HOST_VETH_PREFIX, loadConfig, PEER_ROUTE_PROTO } from './config.js';
 
 const failed = (msg: string) => new CniError(PluginCode.CheckFailed, msg);
@@ -34,20 +34,20 @@ export async function check(req: Request): Promise<void> {
 async function checkContainer(req: Request, prev: Result): Promise<void> {
   const index = prev.interfaces.findIndex((i) => i.name === req.ifname && i.sandbox === req.netns);
   if (index < 0) throw failed(`prevResult has no interface "${req.ifname}" in sandbox ${req.netns}`);
-  const [link] = await ipJsonIfExists<IpLink>(['link', 'show', 'dev', req.ifname], { netns: req.netns });
+  // Everything the pod's side needs, read in one `ip` run.
+  const [links = [], v4 = [], v6 = []] = await ipJsonBatch<unknown>([['addr', 'show'], ...routeReads], {
+    netns: req.netns,
+  });
+  const link = (links as (IpAddrInfo & { address?: string })[]).find((l) => l.ifname === req.ifname);
   if (!link) throw failed(`interface "${req.ifname}" is missing in ${req.netns}`);
   const want = prev.interfaces[index]!.mac;
   if (want && link.address !== want)
     throw failed(`interface "${req.ifname}" has MAC ${link.address}, prevResult says ${want}`);
-  const [addrs] = await ipJson<IpAddrInfo[]>(['addr', 'show', 'dev', req.ifname], { netns: req.netns });
-  const have = new Set((addrs?.addr_info ?? []).map((a) => `${a.local}/${a.prefixlen}`));
+  const have = new Set(link.addr_info.map((a) => `${a.local}/${a.prefixlen}`));
   for (const ip of prev.ips.filter((i) => i.interface === index)) {
     if (!have.has(ip.address)) throw failed(`address ${ip.address} is missing on "${req.ifname}"`);
   }
-  const routes = [
-    ...(await ipJson<IpRoute[]>(['-4', 'route', 'show'], { netns: req.netns })),
-    ...(await ipJson<IpRoute[]>(['-6', 'route', 'show'], { netns: req.netns })),
-  ];
+  const routes = [...(v4 as IpRoute[]), ...(v6 as IpRoute[])];
   for (const r of prev.routes) {
     const dst = r.dst === '0.0.0.0/0' || r.dst === '::/0' ? 'default' : r.dst;
     if (!routes.some((x) => x.dst === dst && (!r.gw || x.gateway === r.gw))) {
@@ -55,6 +55,12 @@ async function checkContainer(req: Request, prev: Result): Promise<void> {
     }
   }
 }
+
+/** All main-table routes of each family ("root" with the family's default prefix picks it). */
+const routeReads = [
+  ['route', 'show', 'root', '0.0.0.0/0'],
+  ['route', 'show', 'root', '::/0'],
+];
 
 async function checkHostVeth(name: string, bridge: string): Promise<void> {
   const [link] = await ipJsonIfExists<IpLink>(['link', 'show', 'dev', name]);

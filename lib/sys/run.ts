@@ -1,7 +1,7 @@
 // The one way this suite starts a program: an argv array (never a shell), stdout and stderr
 // captured, a failure thrown as CommandError carrying what the program said.
 // node:child_process rather than execa on this path: every ADD starts a Node process, and execa's
-// import and first call cost ~30 ms there (see README "Start-up"); execa serves scripts and tests.
+// import and first call cost ~30 ms there (see README "Benchmarks"); execa serves scripts and tests.
 import { spawn } from 'node:child_process';
 
 export interface RunOptions {

@@ -2,9 +2,9 @@
 // all or nothing.
 import { CniError, PluginCode } from '../../lib/cni/errors.js';
 import type { IpConfig } from '../../lib/cni/result.js';
+import { formatIp } from '../../lib/net/ip.js';
 import { indexKey } from './attachments.js';
 import type { HostLocalConfig } from './config.js';
-import { formatIp } from './ip.js';
 import { type Attachment, leaseIp } from './leases.js';
 import { candidates, ipOf, type Range, type RangeSet, rangeFor, setText } from './range.js';
 import { leasesOf, type Store } from './store.js';

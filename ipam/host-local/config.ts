@@ -5,10 +5,19 @@ import validate from '../../gen/host-local.validate.js';
 import { pickArg } from '../../lib/cni/args.js';
 import type { Json, NetConf } from '../../lib/cni/config.js';
 import { configError } from '../../lib/cni/errors.js';
-import { isCidr, type Route } from '../../lib/cni/result.js';
+import type { Route } from '../../lib/cni/result.js';
 import { checkSchema } from '../../lib/cni/validate.js';
 import { atLeast } from '../../lib/cni/versions.js';
-import { bitsOf, formatCidr, formatIp, type Ip, maskOf, parseCidr, parseIp } from './ip.js';
+import {
+  bitsOf,
+  formatCidr,
+  formatIp,
+  type Ip,
+  isCidr,
+  maskOf,
+  parseCidr,
+  parseIp,
+} from '../../lib/net/ip.js';
 import {
   broadcastOf,
   inRange,

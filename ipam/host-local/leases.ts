@@ -18,7 +18,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { formatIp, type Ip, parseIp } from './ip.js';
+import { formatIp, type Ip, parseIp } from '../../lib/net/ip.js';
 
 export const LOCK_FILE = 'lock';
 export const LAST_RESERVED_PREFIX = 'last_reserved_ip.';

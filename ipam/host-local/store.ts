@@ -3,10 +3,10 @@
 // reference's) ever interleave.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { lockExclusive } from '../../lib/sys/flock.js';
 import { AttachmentIndex, INDEX_DIR, indexKey } from './attachments.js';
 import type { StoreConfig } from './config.js';
 import { type Attachment, LeaseDir, LOCK_FILE, type Owner } from './leases.js';
-import { lockExclusive } from './lock.js';
 
 export interface Store {
   leases: LeaseDir;

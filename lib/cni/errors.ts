@@ -24,6 +24,8 @@ export const PluginCode = {
   AddressInUse: 102,
   CheckFailed: 103,
   PeerNotOnLink: 104,
+  /** ADD of an attachment whose host link exists: it is attached already (DEL it first). */
+  AlreadyAttached: 105,
 } as const;
 
 export type CniCode = WellKnownCode | (typeof PluginCode)[keyof typeof PluginCode];

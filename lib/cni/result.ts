@@ -1,6 +1,6 @@
 // The result model (spec 1.1 inside) and its conversion to and from every older shape.
 // Plugins build a Result; only the edge (skel, delegation) sees versioned JSON.
-import { isIP } from 'node:net';
+import { ipFamily, isCidr, isIp } from '../net/ip.js';
 import { CniError, ErrorCode } from './errors.js';
 import { resultFamily, type SpecVersion } from './versions.js';
 
@@ -44,11 +44,6 @@ export interface Result {
 type Json = Record<string, unknown>;
 
 export const emptyResult = (): Result => ({ interfaces: [], ips: [], routes: [], dns: {} });
-
-/** "4" or "6" for an address or CIDR string. */
-export function ipFamily(addrOrCidr: string): 4 | 6 {
-  return addrOrCidr.includes(':') ? 6 : 4;
-}
 
 // ---------- printing ----------
 
@@ -237,21 +232,11 @@ function optStrList(v: unknown, where: string): string[] | undefined {
 }
 function optIp(v: unknown, where: string): string | undefined {
   const s = optStr(v, where);
-  if (s !== undefined && !isIP(s)) throw decodeError(`${where} "${s}" is not an IP address`);
+  if (s !== undefined && !isIp(s)) throw decodeError(`${where} "${s}" is not an IP address`);
   return s;
 }
 function cidr(v: unknown, where: string): string {
   if (typeof v !== 'string' || !isCidr(v))
     throw decodeError(`${where} must be an address in CIDR form, e.g. "10.1.0.5/24"`);
   return v;
-}
-
-/** True for "addr/prefix" with a valid address and a prefix inside its family's width. */
-export function isCidr(s: string): boolean {
-  const slash = s.indexOf('/');
-  if (slash < 0) return false;
-  const fam = isIP(s.slice(0, slash));
-  const bits = s.slice(slash + 1);
-  if (!fam || !/^\d{1,3}$/.test(bits)) return false;
-  return Number(bits) <= (fam === 4 ? 32 : 128);
 }

@@ -1,11 +1,7 @@
-// Names derived from an attachment (network, container ID, ifname), so DEL and GC find host-side
-// state without entering the container's netns and without any state file.
-
-export interface AttachmentId {
-  network: string;
-  containerId: string;
-  ifname: string;
-}
+// Names derived from an attachment (network, container ID, ifname) or a network, so DEL and GC find
+// host-side state without entering the container's netns and without any state file, and so a
+// plan is a pure function of its inputs.
+import type { AttachmentId } from './model.js';
 
 /**
  * 64 bits of a non-cryptographic hash as 16 hex digits: two independent 32-bit FNV-1a-style lanes.
@@ -31,7 +27,7 @@ export function shortHash(...parts: string[]): string {
 export const attachmentKey = (a: Pick<AttachmentId, 'containerId' | 'ifname'>) =>
   `${a.containerId}/${a.ifname}`;
 
-/** Host-side device name: `prefix` + 11 hex digits of the attachment's hash (≤ 15 bytes). */
+/** Host-side device name: `prefix` + as many hex digits of the attachment's hash as fit in 15 bytes. */
 export const hostLinkName = (a: AttachmentId, prefix: string) =>
   `${prefix}${shortHash(a.network, a.containerId, a.ifname).slice(0, 15 - prefix.length)}`;
 
@@ -50,9 +46,28 @@ export const networkTag = (network: string) => `n${shortHash(network).slice(0, 1
 export const networkGroup = (network: string) =>
   (Number.parseInt(shortHash(network).slice(0, 7), 16) | 1) >>> 0;
 
+/** Name of the attachment's lock (see lib/sys/lock.ts): ADD holds it, DEL and GC wait for it. */
+export const attachmentLock = (a: AttachmentId) => `att/${shortHash(a.network, a.containerId, a.ifname)}`;
+
+/**
+ * Route metric of a network's shared routes. A kernel route is identified by (table, dst, metric),
+ * so routes of two networks never replace or delete each other, even to the same destination; the
+ * plugin's route proto says whose they are. 10000–75535 stays clear of the usual small metrics.
+ */
+export const networkMetric = (network: string) =>
+  10_000 + (Number.parseInt(shortHash(network).slice(0, 8), 16) % 65_536);
+
+/** A MAC derived from the attachment (`role` tells its links apart): stable, so plans stay pure. */
+export const attachmentMac = (a: AttachmentId, role: string) =>
+  localMac(shortHash(a.network, a.containerId, a.ifname, role));
+
 /** A random locally administered unicast MAC (Math.random: uniqueness, not secrecy, is needed). */
-export function randomMac(): string {
-  const b = Array.from({ length: 6 }, () => Math.floor(Math.random() * 256));
+export const randomMac = (): string =>
+  localMac(Array.from({ length: 12 }, () => Math.floor(Math.random() * 16).toString(16)).join(''));
+
+/** 12 hex digits as a locally administered unicast MAC. */
+function localMac(hex: string): string {
+  const b = Array.from({ length: 6 }, (_, i) => Number.parseInt(hex.slice(i * 2, i * 2 + 2), 16));
   b[0] = (b[0]! & 0xfe) | 0x02;
   return b.map((x) => x.toString(16).padStart(2, '0')).join(':');
 }

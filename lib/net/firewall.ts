@@ -1,30 +1,34 @@
 // The suite's nftables state for one network, in its own tables (`inet cni_suite` for NAT and
 // filtering, `bridge cni_suite` for same-bridge isolation):
-// - per network: base chains and sets named after the network's tag, rewritten whole (flush + add
-//   in one transaction) whenever they may differ from what this host last applied, and by every
-//   GC, so concurrent ADDs converge and config changes apply;
+// - per network: sets of pod and cluster addresses, and the chains of the fragments the plugin's
+//   config asks for (masquerade, internal, isolation; portmap's DNAT will be one more). The whole is
+//   rewritten (flush + add, one transaction) whenever it may differ from what this host last
+//   applied, and by every GC, so concurrent ADDs converge and config changes apply; the chain of a
+//   fragment no longer asked for is deleted;
 // - per attachment: its pod addresses as elements of the network's pod sets, with the attachment
 //   key as comment, so DEL and GC find them without the container.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { ipFamily } from '../cni/result.js';
+import { readRegularFile, writeFileAtomic } from '../sys/files.js';
 import { ownNetnsId } from '../sys/netns.js';
 import { nftApply, nftList, nftString } from '../sys/nft.js';
 import { networkGroup, networkTag, shortHash } from './attachment.js';
+import { ipFamily } from './ip.js';
 
 const TABLE = 'cni_suite';
 
-export interface NetworkFirewall {
+export type Fragment =
+  /** Masquerade pod traffic whose destination is outside the cluster. */
+  | { kind: 'masquerade' }
+  /** Drop pod traffic whose destination is outside the cluster. */
+  | { kind: 'internal' }
+  /** Drop traffic between two pod ports of the network (its host links carry the network's group),
+   *  except between the `allow` pairs, both ways. */
+  | { kind: 'isolation'; allow: readonly { from: string; to: string }[] };
+
+export interface FirewallSpec {
   network: string;
-  /** Masquerade pod traffic whose destination is outside `cluster`. */
-  ipMasq: boolean;
-  /** Drop pod traffic whose destination is outside `cluster`. */
-  internal: boolean;
-  /** Drop traffic between two pod ports of the network (its host veths carry the network's group). */
-  isolateBridge: boolean;
-  /** With isolateBridge: address pairs still allowed to talk, both ways. */
-  isolationAllow?: readonly { from: string; to: string }[];
-  /** Destinations that are never NATed: the whole pod network across hosts. */
+  /** Destinations that are never NATed or dropped: the whole pod network across hosts. */
   cluster: readonly string[];
+  fragments: readonly Fragment[];
 }
 
 const names = (network: string) => {
@@ -39,62 +43,78 @@ const names = (network: string) => {
     iso: `${t}_iso`,
   };
 };
+type Names = ReturnType<typeof names>;
+const INET = `inet ${TABLE}`;
+const BRIDGE = `bridge ${TABLE}`;
+const families = (n: Names) =>
+  [
+    ['ip', n.pods4, n.cluster4],
+    ['ip6', n.pods6, n.cluster6],
+  ] as const;
 
-/** The nft script that (re)writes the network's chains and sets; idempotent. */
-export function networkScript(fw: NetworkFirewall): string {
+/** Each fragment's base chain: its table, name, hook, and the rules when asked for. */
+const FRAGMENT_CHAINS: {
+  [K in Fragment['kind']]: (n: Names, network: string) => { table: string; chain: string; hook: string };
+} = {
+  masquerade: (n) => ({ table: INET, chain: n.post, hook: 'type nat hook postrouting priority srcnat' }),
+  internal: (n) => ({ table: INET, chain: n.fwd, hook: 'type filter hook forward priority filter' }),
+  isolation: (n) => ({ table: BRIDGE, chain: n.iso, hook: 'type filter hook forward priority filter' }),
+};
+
+function fragmentRules(f: Fragment, n: Names, network: string): string[] {
+  const { table, chain } = FRAGMENT_CHAINS[f.kind](n, network);
+  const rule = (r: string) => `add rule ${table} ${chain} ${r}`;
+  switch (f.kind) {
+    case 'masquerade':
+      return families(n).map(([fam, pods, cluster]) =>
+        rule(`${fam} saddr @${pods} ${fam} daddr != @${cluster} masquerade`),
+      );
+    case 'internal':
+      return families(n).map(([fam, pods, cluster]) =>
+        rule(`${fam} saddr @${pods} ${fam} daddr != @${cluster} drop`),
+      );
+    case 'isolation': {
+      const ports = `meta iifgroup ${networkGroup(network)} meta oifgroup ${networkGroup(network)}`;
+      // ARP must pass for allowed pairs to find each other; it carries no payload between pods.
+      const lines = f.allow.length ? [rule(`${ports} ether type arp accept`)] : [];
+      for (const { from, to } of f.allow) {
+        const fam = ipFamily(from) === 4 ? 'ip' : 'ip6';
+        lines.push(rule(`${ports} ${fam} saddr ${from} ${fam} daddr ${to} accept`));
+        lines.push(rule(`${ports} ${fam} saddr ${to} ${fam} daddr ${from} accept`));
+      }
+      return [...lines, rule(`${ports} drop`)];
+    }
+  }
+}
+
+/** The nft script that (re)writes the network's sets and fragment chains; idempotent. */
+export function networkScript(fw: FirewallSpec): string {
   const n = names(fw.network);
-  const inet = `inet ${TABLE}`;
   const lines = [
-    `add table ${inet}`,
-    `add set ${inet} ${n.pods4} { type ipv4_addr; }`,
-    `add set ${inet} ${n.pods6} { type ipv6_addr; }`,
-    `add set ${inet} ${n.cluster4} { type ipv4_addr; flags interval; auto-merge; }`,
-    `add set ${inet} ${n.cluster6} { type ipv6_addr; flags interval; auto-merge; }`,
-    `flush set ${inet} ${n.cluster4}`,
-    `flush set ${inet} ${n.cluster6}`,
+    `add table ${INET}`,
+    `add set ${INET} ${n.pods4} { type ipv4_addr; }`,
+    `add set ${INET} ${n.pods6} { type ipv6_addr; }`,
+    `add set ${INET} ${n.cluster4} { type ipv4_addr; flags interval; auto-merge; }`,
+    `add set ${INET} ${n.cluster6} { type ipv6_addr; flags interval; auto-merge; }`,
+    `flush set ${INET} ${n.cluster4}`,
+    `flush set ${INET} ${n.cluster6}`,
+    `add table ${BRIDGE}`,
   ];
   for (const fam of [4, 6] as const) {
     const cidrs = fw.cluster.filter((c) => ipFamily(c) === fam);
     if (cidrs.length)
-      lines.push(`add element ${inet} ${fam === 4 ? n.cluster4 : n.cluster6} { ${cidrs.join(', ')} }`);
+      lines.push(`add element ${INET} ${fam === 4 ? n.cluster4 : n.cluster6} { ${cidrs.join(', ')} }`);
   }
   // Only the hooks a setting needs exist: an empty base chain still costs every packet a call.
-  const masq = fw.ipMasq && !fw.internal;
-  lines.push(...baseChain(inet, n.post, 'type nat hook postrouting priority srcnat', masq));
-  lines.push(...baseChain(inet, n.fwd, 'type filter hook forward priority filter', fw.internal));
-  for (const [fam, pods, cluster] of [
-    ['ip', n.pods4, n.cluster4],
-    ['ip6', n.pods6, n.cluster6],
-  ] as const) {
-    const leaving = `${fam} saddr @${pods} ${fam} daddr != @${cluster}`;
-    if (fw.internal) lines.push(`add rule ${inet} ${n.fwd} ${leaving} drop`);
-    else if (masq) lines.push(`add rule ${inet} ${n.post} ${leaving} masquerade`);
-  }
-  const bridge = `bridge ${TABLE}`;
-  const group = networkGroup(fw.network);
-  lines.push(
-    `add table ${bridge}`,
-    ...baseChain(bridge, n.iso, 'type filter hook forward priority filter', fw.isolateBridge),
-  );
-  if (fw.isolateBridge) {
-    const ports = `meta iifgroup ${group} meta oifgroup ${group}`;
-    // ARP must pass for allowed pairs to find each other; it carries no payload between pods.
-    if (fw.isolationAllow?.length) lines.push(`add rule ${bridge} ${n.iso} ${ports} ether type arp accept`);
-    for (const { from, to } of fw.isolationAllow ?? []) {
-      const fam = ipFamily(from) === 4 ? 'ip' : 'ip6';
-      lines.push(`add rule ${bridge} ${n.iso} ${ports} ${fam} saddr ${from} ${fam} daddr ${to} accept`);
-      lines.push(`add rule ${bridge} ${n.iso} ${ports} ${fam} saddr ${to} ${fam} daddr ${from} accept`);
-    }
-    lines.push(`add rule ${bridge} ${n.iso} ${ports} drop`);
+  for (const kind of Object.keys(FRAGMENT_CHAINS) as Fragment['kind'][]) {
+    const { table, chain, hook } = FRAGMENT_CHAINS[kind](n, fw.network);
+    const wanted = fw.fragments.find((f) => f.kind === kind);
+    // Added first so that flushing or deleting it cannot fail.
+    lines.push(`add chain ${table} ${chain} { ${hook}; policy accept; }`, `flush chain ${table} ${chain}`);
+    if (wanted) lines.push(...fragmentRules(wanted, n, fw.network));
+    else lines.push(`delete chain ${table} ${chain}`);
   }
   return `${lines.join('\n')}\n`;
-}
-
-/** A base chain, emptied; or, when not `wanted`, removed (add first so the removal cannot fail). */
-function baseChain(table: string, name: string, hook: string, wanted: boolean): string[] {
-  const lines = [`add chain ${table} ${name} { ${hook}; policy accept; }`, `flush chain ${table} ${name}`];
-  if (!wanted) lines.push(`delete chain ${table} ${name}`);
-  return lines;
 }
 
 /** Lines adding an attachment's pod addresses to the network's pod sets. */
@@ -119,7 +139,7 @@ function stampFile(network: string): string | undefined {
 
 function readStamp(file: string): string | undefined {
   try {
-    return readFileSync(file, 'utf8');
+    return readRegularFile(file, 64);
   } catch {
     return undefined;
   }
@@ -128,8 +148,7 @@ function readStamp(file: string): string | undefined {
 /** Best effort: without a stamp the next ADD just rewrites the rules. */
 function writeStamp(file: string, digest: string): void {
   try {
-    mkdirSync(STAMP_DIR, { recursive: true, mode: 0o700 });
-    writeFileSync(file, digest, { mode: 0o600 });
+    writeFileAtomic(file, digest);
   } catch {
     // read-only /run: always take the full path
   }
@@ -141,7 +160,7 @@ function writeStamp(file: string, digest: string): void {
  * a set gone, everything is written again.
  */
 export async function ensureFirewall(
-  fw: NetworkFirewall,
+  fw: FirewallSpec,
   key: string,
   addresses: readonly string[],
 ): Promise<void> {
@@ -160,7 +179,7 @@ export async function ensureFirewall(
 }
 
 /** Rewrites the network's rules unconditionally (GC: heals what was changed by hand). */
-export async function applyNetworkRules(fw: NetworkFirewall): Promise<void> {
+export async function applyNetworkRules(fw: FirewallSpec): Promise<void> {
   const rules = networkScript(fw);
   await nftApply(rules);
   const stamp = stampFile(fw.network);

@@ -1,18 +1,26 @@
-// MTU defaults: the host's uplink is the device of its IPv4 default route. Read from /proc and
-// /sys (both reflect the caller's netns) so the default costs no process start.
-import { readFileSync } from 'node:fs';
+// MTU default: that of the host's uplink, the device of its IPv4 default route. The device comes
+// from /proc/self/net/route (it shows the caller's netns, no process start); its MTU from netlink,
+// never /sys, which shows the netns of whoever mounted it.
+import { readRegularFile } from '../sys/files.js';
+import { type IpLink, ipJsonIfExists } from '../sys/ip.js';
 
 /** MTU of the default route's device, or 1500 when the host has no default route. */
-export function uplinkMtu(): number {
+export async function uplinkMtu(): Promise<number> {
+  const dev = uplinkDevice();
+  if (!dev) return 1500;
+  const [link] = await ipJsonIfExists<IpLink>(['link', 'show', 'dev', dev]);
+  return link?.mtu ?? 1500;
+}
+
+/** The device of the IPv4 default route, if there is one. */
+export function uplinkDevice(): string | undefined {
   try {
-    const dev = readFileSync('/proc/net/route', 'utf8')
+    return readRegularFile('/proc/self/net/route')
       .split('\n')
       .slice(1)
       .map((l) => l.trim().split(/\s+/))
       .find((f) => f[1] === '00000000' && f[7] === '00000000')?.[0];
-    if (!dev) return 1500;
-    return Number(readFileSync(`/sys/class/net/${dev}/mtu`, 'utf8').trim()) || 1500;
   } catch {
-    return 1500;
+    return undefined;
   }
 }

@@ -1,6 +1,16 @@
-// File lookups the protocol edge needs: executables on a search path, and file identity.
-import { statSync } from 'node:fs';
-import { join } from 'node:path';
+// Files: executables on a search path, file identity, bounded reads and atomic writes.
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { dirname, join } from 'node:path';
 
 /** The first executable regular file named `name` in `dirs`. */
 export function findExecutable(name: string, dirs: readonly string[]): string | undefined {
@@ -25,4 +35,29 @@ export function isSameFile(a: string, b: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * The text of a regular file of at most `maxBytes`; refuses FIFOs, devices and /proc-like files so a
+ * bad path can neither block nor read without end. Throws an Error whose `code` says why.
+ */
+export function readRegularFile(path: string, maxBytes = 4 << 20): string {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw Object.assign(new Error(`${path} is not a regular file`), { code: 'ENOTREG' });
+    if (st.size > maxBytes)
+      throw Object.assign(new Error(`${path} is over ${maxBytes} bytes`), { code: 'EFBIG' });
+    return readFileSync(fd, 'utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Writes a file atomically (scratch file, then rename), mode 0600, creating its directory. */
+export function writeFileAtomic(path: string, data: string): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  const scratch = `${path}.${process.pid}.tmp`;
+  writeFileSync(scratch, data, { mode: 0o600 });
+  renameSync(scratch, path);
 }

@@ -5,6 +5,8 @@ import { CommandError, run } from './run.js';
 export interface IpOptions {
   /** Path of the netns to run in; the current one when undefined. */
   netns?: string | undefined;
+  /** `-d`: link details (kind, port and bridge attributes). */
+  details?: boolean;
 }
 
 /**
@@ -47,7 +49,7 @@ export async function ipJsonBatch<T>(
   opts: IpOptions = {},
 ): Promise<T[][]> {
   // Each read prints its JSON array on a line of its own.
-  return (await runBatch(commands, opts, ['-j']))
+  return (await runBatch(commands, opts, opts.details ? ['-j', '-d'] : ['-j']))
     .split('\n')
     .filter((l) => l.trim())
     .map((l) => JSON.parse(l) as T[]);
@@ -68,9 +70,13 @@ async function runBatch(
 
 /** A failed batch names the command that failed ("Command failed -:N" is all iproute2 says). */
 export class BatchError extends CommandError {
+  /** Index of the failed command (the ones before it took effect, the ones after never ran), if known. */
+  readonly failedAt: number | undefined;
+
   constructor(cause: CommandError, commands: readonly (readonly string[])[], netns: string | undefined) {
     super(cause.argv, cause.result);
     const line = Number(/Command failed -:(\d+)/.exec(cause.result.stderr)?.[1] ?? 0);
+    this.failedAt = line > 0 ? line - 1 : undefined;
     const cmd = commands[line - 1];
     const why = cause.result.stderr.split('\n')[0]?.replace(/^RTNETLINK answers: /, '') ?? '';
     this.message = `ip ${cmd ? cmd.join(' ') : 'batch'}${netns ? ` (in ${netns})` : ''}: ${why}`;
@@ -83,6 +89,15 @@ export async function ip(args: readonly string[], opts: IpOptions = {}): Promise
   await run(file, argv);
 }
 
+/** Deletes a link; one already gone (or in a netns already gone) is success. */
+export async function ipLinkDelete(name: string, opts: IpOptions = {}): Promise<void> {
+  try {
+    await ip(['link', 'del', 'dev', name], opts);
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
+}
+
 /** Batch lines are split on whitespace by iproute2; our arguments never contain any. */
 function batchLine(cmd: readonly string[]): string {
   for (const a of cmd)
@@ -93,9 +108,9 @@ function batchLine(cmd: readonly string[]): string {
 
 const said = (err: unknown) => (err instanceof CommandError ? err.result.stderr : '');
 
-/** The object (device, address, route) is not there. */
+/** The object (device, address, route), or the netns holding it, is not there. */
 export const isNotFound = (err: unknown) =>
-  /Cannot find device|does not exist|No such device|No such process|Cannot assign requested address|not found/i.test(
+  /Cannot find device|does not exist|No such device|No such process|Cannot assign requested address|not found|Cannot open network namespace|No such file or directory/i.test(
     said(err),
   );
 
@@ -112,12 +127,19 @@ export interface IpLink {
   operstate?: string;
   flags?: string[];
   ifalias?: string;
+  promiscuity?: number;
   linkinfo?: { info_kind?: string; info_slave_kind?: string; info_data?: Record<string, unknown> };
 }
 
 export interface IpAddrInfo {
   ifname: string;
   addr_info: { family: 'inet' | 'inet6'; local: string; prefixlen: number; scope?: string }[];
+}
+
+export interface IpNeigh {
+  dst: string;
+  lladdr?: string;
+  state?: string[];
 }
 
 export interface IpRoute {

@@ -3,6 +3,7 @@
 // node:child_process rather than execa on this path: every ADD starts a Node process, and execa's
 // import and first call cost ~30 ms there (see README "Benchmarks"); execa serves scripts and tests.
 import { spawn } from 'node:child_process';
+import { inheritedFds } from './lock.js';
 
 export interface RunOptions {
   input?: string;
@@ -15,6 +16,14 @@ export interface RunResult {
   code: number;
   stdout: string;
   stderr: string;
+}
+
+/** The program is not installed (not on PATH). */
+export class NotInstalledError extends Error {
+  constructor(readonly file: string) {
+    super(`${file}: not found; install it (see README "Requirements")`);
+    this.name = 'NotInstalledError';
+  }
 }
 
 export class CommandError extends Error {
@@ -30,15 +39,17 @@ export class CommandError extends Error {
 
 export function run(file: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    // Children hold our locks too (see lock.ts), so a killed plugin's children still hold them.
+    const child = spawn(file, args, {
+      env: opts.env ?? process.env,
+      stdio: ['pipe', 'pipe', 'pipe', ...inheritedFds()],
+    });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.stdout!.on('data', (b: Buffer) => out.push(b));
+    child.stderr!.on('data', (b: Buffer) => err.push(b));
     child.on('error', (e: NodeJS.ErrnoException) =>
-      reject(
-        e.code === 'ENOENT' ? new Error(`${file}: not found; install it (see README "Requirements")`) : e,
-      ),
+      reject(e.code === 'ENOENT' ? new NotInstalledError(file) : e),
     );
     child.on('close', (code, signal) => {
       const result = {
@@ -50,7 +61,7 @@ export function run(file: string, args: readonly string[], opts: RunOptions = {}
       else resolve(result);
     });
     // A child that exits before reading its stdin must not crash us with EPIPE.
-    child.stdin.on('error', () => {});
-    child.stdin.end(opts.input ?? '');
+    child.stdin!.on('error', () => {});
+    child.stdin!.end(opts.input ?? '');
   });
 }

@@ -1,11 +1,16 @@
 // bridge-route: pods on a Linux bridge per host, direct routes to the other hosts' pod subnets,
-// NAT only for traffic leaving the cluster.
-import type { Plugin } from '../../lib/cni/plugin.js';
-import { add } from './add.js';
-import { check } from './check.js';
-import { del } from './del.js';
-import { gc } from './gc.js';
-import { status } from './status.js';
+// NAT only for traffic leaving the cluster. A plan on the shared engine.
+import { enginePlugin } from '../../lib/net/engine/index.js';
+import { loadConfig } from './config.js';
+import { HOST_VETH_PREFIX, plan } from './plan.js';
 
-const plugin: Plugin = { knownArgs: ['IP'], add, del, check, gc, status };
-export default plugin;
+/** Routing protocol number of bridge-route's peer routes (`ip route show proto 201`). */
+export const PEER_ROUTE_PROTO = 201;
+
+export default enginePlugin({
+  routeProto: PEER_ROUTE_PROTO,
+  hostLinkPrefix: HOST_VETH_PREFIX,
+  knownArgs: ['IP'],
+  load: loadConfig,
+  plan,
+});

@@ -2,10 +2,10 @@
 // range-set order and requested addresses, table-driven.
 import t from 'tap';
 import { loadConfig, loadStoreConfig } from '../../ipam/host-local/config.js';
-import { formatIp } from '../../ipam/host-local/ip.js';
 import { setText } from '../../ipam/host-local/range.js';
 import { parseNetConf, parseVersion } from '../../lib/cni/config.js';
 import type { CniError } from '../../lib/cni/errors.js';
+import { formatIp } from '../../lib/net/ip.js';
 
 type Json = Record<string, unknown>;
 

@@ -1,5 +1,6 @@
-// IP addresses as (family, bigint) and their text forms. Lease files are named by the address as
-// Go's net.IP.String() prints it (RFC 5952 for IPv6), so formatting must match it exactly.
+// The suite's one IP/CIDR module: addresses as (family, bigint), their text forms, and the CIDR
+// checks config and results need. host-local names lease files by the address as Go's
+// net.IP.String() prints it (RFC 5952 for IPv6), so formatting must match it exactly.
 // Hand-written rather than ip-address: that library costs ~5 ms of start-up on every call
 // (measured, see the bench), and the math needed here is a few lines of bigint.
 
@@ -110,4 +111,37 @@ function parseIp6(s: string): Ip | undefined {
   let v = 0n;
   for (const g of [...head, ...new Array<number>(missing).fill(0), ...tail]) v = (v << 16n) | BigInt(g);
   return { family: 6, value: v };
+}
+
+/** "4" or "6" for an address or CIDR string (assumed valid). */
+export const ipFamily = (addrOrCidr: string): Family => (addrOrCidr.includes(':') ? 6 : 4);
+
+/** True for a plain IPv4 or IPv6 address. */
+export const isIp = (s: string): boolean => parseIp(s) !== undefined;
+
+/** True for "addr/prefix" with a valid address and a prefix inside its family's width. */
+export const isCidr = (s: string): boolean => parseCidr(s) !== undefined;
+
+/** The network of a CIDR with the host bits cleared, e.g. "10.1.0.5/24" → "10.1.0.0/24". */
+export function networkOf(c: Cidr): string {
+  return formatCidr({ family: c.ip.family, value: c.ip.value & maskOf(c.ip.family, c.prefix) }, c.prefix);
+}
+
+/**
+ * Why `s` is not a network CIDR (a subnet with no host bits set), or undefined when it is one;
+ * the reason says what to write instead.
+ */
+export function subnetProblem(s: string): string | undefined {
+  const c = parseCidr(s);
+  if (!c) return 'is not a CIDR, e.g. "10.244.2.0/24"';
+  const net = networkOf(c);
+  return net === formatCidr(c.ip, c.prefix) ? undefined : `has host bits set; use "${net}"`;
+}
+
+/** Same destination, whatever the spelling: `ip -j` prints host routes without a prefix. */
+export function sameDst(cidr: string, dst: string): boolean {
+  const full = dst === 'default' ? (cidr.includes(':') ? '::/0' : '0.0.0.0/0') : dst;
+  const a = parseCidr(cidr);
+  const b = parseCidr(full.includes('/') ? full : `${full}/${full.includes(':') ? 128 : 32}`);
+  return !!a && !!b && a.prefix === b.prefix && a.ip.family === b.ip.family && a.ip.value === b.ip.value;
 }

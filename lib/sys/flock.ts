@@ -1,10 +1,11 @@
-// An exclusive flock(2) on <network dir>/lock, the same lock the reference host-local takes, so both
-// serialise on it. Node has no flock, so util-linux `flock` locks a descriptor we pass it: a flock
-// belongs to the open file description, which the child shares with us, so the lock outlives the
-// child and holds until we close our descriptor (or die: the kernel then drops it, never a stale lock).
+// An exclusive flock(2) on a file: host-local takes it on <network dir>/lock, the same lock the
+// reference host-local takes, so both serialise on it. Node has no flock, so util-linux `flock`
+// locks a descriptor we pass it: a flock belongs to the open file description, which the child
+// shares with us, so the lock outlives the child and holds until we close our descriptor (or die:
+// the kernel then drops it, never a stale lock).
 import { spawn } from 'node:child_process';
 import { closeSync, constants, openSync } from 'node:fs';
-import { CniError, ErrorCode } from '../../lib/cni/errors.js';
+import { CniError, ErrorCode } from '../cni/errors.js';
 
 export const LOCK_WAIT_SECONDS = 60;
 
@@ -35,7 +36,7 @@ async function takeLock(fd: number, file: string): Promise<void> {
   if (r.status === 1) {
     throw new CniError(
       ErrorCode.TryAgainLater,
-      `${file} stayed locked for ${LOCK_WAIT_SECONDS} s by another host-local call; try again`,
+      `${file} stayed locked for ${LOCK_WAIT_SECONDS} s by another call; try again`,
     );
   }
   if (r.status !== 0)

@@ -1,0 +1,105 @@
+// Desired objects as `ip` command lines (argv without the program), for batches.
+import { ipFamily } from './ip.js';
+import type { AddrSpec, LinkSpec, NeighSpec, NetObject, RouteSpec } from './model.js';
+
+const opt = (cond: unknown, ...args: string[]) => (cond ? args : []);
+const num = (flag: string, v: number | undefined) => (v === undefined ? [] : [flag, String(v)]);
+
+/** Creates a link (a veth's peer directly inside its netns) and sets it up as a port or device. */
+export function createLinkCommands(l: LinkSpec): string[][] {
+  const add = [
+    'link',
+    'add',
+    ...opt(l.parent, 'link', l.parent ?? ''),
+    l.name,
+    ...opt(l.mac, 'address', l.mac ?? ''),
+    ...num('mtu', l.mtu),
+    'type',
+    l.type,
+    ...(l.attrs ?? []),
+  ];
+  if (l.peer) {
+    const p = l.peer;
+    add.push('peer', 'name', p.name, ...opt(p.mac, 'address', p.mac ?? ''), ...num('mtu', p.mtu));
+    add.push('netns', p.netns);
+  }
+  return [add, ...setLinkCommands(l)];
+}
+
+/** Brings an existing link to the spec: alias, group, master, port options, promisc, up. */
+export function setLinkCommands(l: LinkSpec): string[][] {
+  const set = [
+    'link',
+    'set',
+    'dev',
+    l.name,
+    ...opt(l.alias, 'alias', l.alias ?? ''),
+    ...num('group', l.group),
+  ];
+  set.push(...opt(l.master, 'master', l.master ?? ''), ...opt(l.promisc, 'promisc', 'on'), 'up');
+  const cmds = [set];
+  if (l.master && (l.hairpin || l.isolated)) {
+    cmds.push(['link', 'set', 'dev', l.name, 'type', 'bridge_slave', ...portOptions(l)]);
+  }
+  return cmds;
+}
+
+const portOptions = (l: LinkSpec) => [
+  ...opt(l.hairpin, 'hairpin', 'on'),
+  ...opt(l.isolated, 'isolated', 'on'),
+];
+
+/** IPv6 addresses skip DAD so they work at once (the gateway and pods are unique by IPAM). */
+export const addrCommand = (a: AddrSpec): string[] => [
+  'addr',
+  'replace',
+  a.cidr,
+  'dev',
+  a.dev,
+  ...opt(ipFamily(a.cidr) === 6, 'nodad'),
+];
+
+export function routeCommand(verb: 'replace' | 'del', r: RouteSpec): string[] {
+  return [
+    'route',
+    verb,
+    r.dst,
+    ...opt(r.via, 'via', r.via ?? ''),
+    ...opt(r.dev, 'dev', r.dev ?? ''),
+    ...opt(r.onlink, 'onlink'),
+    ...num('proto', r.proto),
+    ...num('metric', r.metric),
+    ...num('table', r.table),
+    ...num('mtu', r.mtu),
+    ...num('advmss', r.advmss),
+    ...num('scope', r.scope),
+  ];
+}
+
+export const neighCommand = (n: NeighSpec): string[] => [
+  'neigh',
+  'replace',
+  n.ip,
+  'lladdr',
+  n.lladdr,
+  'dev',
+  n.dev,
+  'nud',
+  'permanent',
+];
+
+/** Inside the pod, where its links already exist: bring them to the spec, then addresses and routes, in plan order. */
+export const podCommands = (objects: readonly NetObject[]): string[][] => objects.flatMap(podObjectCommands);
+
+function podObjectCommands(o: NetObject): string[][] {
+  switch (o.kind) {
+    case 'link':
+      return setLinkCommands(o);
+    case 'addr':
+      return [addrCommand(o)];
+    case 'route':
+      return [routeCommand('replace', o)];
+    case 'neigh':
+      return [neighCommand(o)];
+  }
+}

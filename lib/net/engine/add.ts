@@ -1,0 +1,134 @@
+// ADD: lock the attachment → IPAM ∥ (uplink MTU → host links created in the `ip` run that reads the
+// shared state) → plan with IPAM's answer → pod configured ∥ shared state converged ∥ firewall.
+// The undo stack holds only what this call created; independent steps run side by side because
+// each costs a process start.
+import { CniError, configError, PluginCode } from '../../cni/errors.js';
+import type { Request } from '../../cni/plugin.js';
+import type { Result } from '../../cni/result.js';
+import { ipBatch, isExists } from '../../sys/ip.js';
+import { holdLock } from '../../sys/lock.js';
+import { attachmentKey, attachmentLock } from '../attachment.js';
+import { createLinkCommands, podCommands } from '../commands.js';
+import type { NetworkConfig } from '../config.js';
+import { ensureFirewall, removeAttachments } from '../firewall.js';
+import type { AttachmentId, Plan } from '../model.js';
+import { uplinkMtu } from '../mtu.js';
+import { loadPeers } from '../peers.js';
+import type { RouteOwner, Snapshot } from '../state.js';
+import { settleAll, type UndoStack, withUndo } from '../undo.js';
+import { converge, MissingObject, readAll, readAndWrite, WriteFailed } from './host.js';
+import { attachmentOf, type NetPlugin, routeOwner } from './plugin.js';
+import { deleteLinks } from './prune.js';
+
+export async function add<C extends NetworkConfig>(p: NetPlugin<C>, req: Request): Promise<Result> {
+  const cfg = p.load(req.conf);
+  const peers = loadPeers(cfg.peers, cfg.peersFile);
+  const att = attachmentOf(req);
+  const owner = routeOwner(p, cfg.network);
+  const release = await holdLock(attachmentLock(att));
+  try {
+    return await withUndo(req.log, async (undo) => {
+      const leased = lease(req, undo);
+      const wired = (async () => {
+        const input = { cfg, peers, att, netns: req.netns, mtu: cfg.mtu ?? (await uplinkMtu()) };
+        const host = { plan: p.plan({ ...input, ipam: undefined }), owner, ipamAccepted: leased, req, undo };
+        return { input, snap: await wireHost(host) };
+      })();
+      const [ipam, { input, snap }] = await settleAll([leased, wired]);
+      const plan = p.plan({ ...input, ipam });
+
+      await settleAll([
+        ipBatch(podCommands(plan.pod), { netns: req.netns }),
+        convergeShared(plan, snap, owner, req),
+        ensureAttachmentFirewall(plan, att, undo),
+      ]);
+      return resultOf(plan, snap);
+    });
+  } finally {
+    release();
+  }
+}
+
+async function lease(req: Request, undo: UndoStack): Promise<Result> {
+  if (!req.ipam)
+    throw configError(
+      'ipam is required, e.g. {"type": "host-local", "ranges": [[{"subnet": "10.244.1.0/24"}]]}',
+    );
+  const ipam = req.ipam;
+  const result = await ipam.add();
+  undo.push('release IPAM lease', () => ipam.del());
+  if (!result.ips.length) throw configError(`ipam "${ipam.type}" returned no IP address`);
+  return result;
+}
+
+interface HostStep {
+  plan: Plan;
+  owner: RouteOwner;
+  ipamAccepted: Promise<unknown>;
+  req: Request;
+  undo: UndoStack;
+}
+
+/**
+ * The attachment's host links, created in the `ip` run that reads the shared state. A missing shared
+ * link is created first, and only once IPAM has accepted the config (bad input changes nothing).
+ * A link is undone only if the batch got past creating it, so an ADD repeated for a live
+ * attachment fails on EEXIST and leaves the live one alone.
+ */
+async function wireHost(s: HostStep, sharedCreated = false): Promise<Snapshot> {
+  const creates = s.plan.hostLinks.map((link) => ({ name: link.name, cmds: createLinkCommands(link) }));
+  try {
+    const snap = await readAndWrite(
+      s.plan.shared,
+      s.owner,
+      creates.flatMap((c) => c.cmds),
+    );
+    for (const c of creates) s.undo.push(`delete ${c.name}`, () => deleteLinks([c.name]));
+    return snap;
+  } catch (err) {
+    if (err instanceof MissingObject && !sharedCreated) {
+      await s.ipamAccepted;
+      await converge(s.plan.shared, await readAll(s.plan.shared, s.owner), s.owner, s.req.log);
+      return wireHost(s, true);
+    }
+    if (!(err instanceof WriteFailed)) throw err;
+    let line = 0;
+    for (const c of creates) {
+      if (err.index === line && isExists(err.error))
+        throw new CniError(
+          PluginCode.AlreadyAttached,
+          `${c.name} exists: container ${s.req.containerId} is attached as ${s.req.ifname} already; DEL it first`,
+        );
+      if (err.index === undefined || line < err.index)
+        s.undo.push(`delete ${c.name}`, () => deleteLinks([c.name]));
+      line += c.cmds.length;
+    }
+    throw err.error;
+  }
+}
+
+/** Shared state is no attachment's: no undo. An unreachable peer must not fail this pod's ADD. */
+async function convergeShared(plan: Plan, snap: Snapshot, owner: RouteOwner, req: Request) {
+  const failed = await converge(plan.shared, snap, owner, req.log);
+  if (failed.length)
+    req.log.warn(`peers not on-link, no route installed: ${failed.map((d) => d.peer).join(', ')}`);
+}
+
+async function ensureAttachmentFirewall(plan: Plan, att: AttachmentId, undo: UndoStack) {
+  if (!plan.firewall) return;
+  const key = attachmentKey(att);
+  undo.push('remove firewall entries', () => removeAttachments(att.network, (k) => k === key));
+  await ensureFirewall(
+    plan.firewall,
+    key,
+    plan.ips.map((ip) => ip.address),
+  );
+}
+
+/** The plan's result; a host link without a fixed MAC reports the one read. */
+function resultOf(plan: Plan, snap: Snapshot): Result {
+  const interfaces = plan.interfaces.map((i) =>
+    i.mac || i.sandbox ? i : { ...i, mac: snap.links.get(i.name)?.address },
+  );
+  return { interfaces, ips: plan.ips, routes: plan.routes, dns: plan.dns };
+}

@@ -1,0 +1,83 @@
+// CHECK: the plan rebuilt from prevResult, compared with what exists (read only, nothing written):
+// the pod's interface as prevResult has it, the pod's and the host's objects, the network's shared
+// state and the attachment's firewall entries, then IPAM CHECK. The first difference is error 103
+// naming the object; a peer route missing because the peer is not on-link is error 104.
+import { CniError, configError, PluginCode } from '../../cni/errors.js';
+import type { Request } from '../../cni/plugin.js';
+import type { Result } from '../../cni/result.js';
+import { type IpRoute, ipJson } from '../../sys/ip.js';
+import { attachmentKey } from '../attachment.js';
+import type { NetworkConfig } from '../config.js';
+import { type Difference, diff } from '../diff.js';
+import { firewallKeys } from '../firewall.js';
+import { uplinkMtu } from '../mtu.js';
+import { describePeers, loadPeers, type Peer } from '../peers.js';
+import type { Snapshot } from '../state.js';
+import { readAll } from './host.js';
+import { attachmentOf, type NetPlugin, routeOwner } from './plugin.js';
+
+const failed = (msg: string) => new CniError(PluginCode.CheckFailed, msg);
+
+export async function check<C extends NetworkConfig>(p: NetPlugin<C>, req: Request): Promise<void> {
+  const cfg = p.load(req.conf);
+  const prev = req.conf.prevResult;
+  if (!prev) throw configError('CHECK needs prevResult (the result of ADD)');
+  const peers = loadPeers(cfg.peers, cfg.peersFile);
+  const att = attachmentOf(req);
+  const owner = routeOwner(p, cfg.network);
+  const mtu = cfg.mtu ?? (await uplinkMtu());
+  const plan = p.plan({ cfg, peers, att, netns: req.netns, mtu, ipam: prev });
+  const host = [...plan.shared, ...plan.hostLinks];
+  const [hostSnap, podSnap, fw] = await Promise.all([
+    readAll(host, owner),
+    readAll(plan.pod, undefined, req.netns),
+    plan.firewall ? firewallKeys(cfg.network) : undefined,
+  ]);
+  checkPodInterface(req, prev, podSnap);
+  const podDiffs = diff(plan.pod, podSnap, undefined).map((d) => ({
+    ...d,
+    problem: `${d.problem} in ${req.netns}`,
+  }));
+  await reportFirst([...podDiffs, ...diff(host, hostSnap, owner)], peers);
+  const have = fw?.get(attachmentKey(att)) ?? [];
+  for (const ip of fw ? plan.ips : []) {
+    const addr = ip.address.split('/')[0] ?? '';
+    if (!have.includes(addr)) throw failed(`firewall entry for ${addr} (${attachmentKey(att)}) is missing`);
+  }
+  await req.ipam?.check();
+}
+
+/** The interface prevResult puts in this sandbox exists there, with its MAC. */
+function checkPodInterface(req: Request, prev: Result, pod: Snapshot): void {
+  const want = prev.interfaces.find((i) => i.name === req.ifname && i.sandbox === req.netns);
+  if (!want) throw failed(`prevResult has no interface "${req.ifname}" in sandbox ${req.netns}`);
+  const link = pod.links.get(req.ifname);
+  if (!link) throw failed(`interface "${req.ifname}" is missing in ${req.netns}`);
+  if (want.mac && link.address !== want.mac)
+    throw failed(`interface "${req.ifname}" has MAC ${link.address}, prevResult says ${want.mac}`);
+}
+
+/** 104 when a missing peer route is missing because the peer is not on-link; else 103 for the first difference. */
+async function reportFirst(diffs: Difference[], peers: Peer[]): Promise<void> {
+  const missingPeers = peers.filter((x) =>
+    diffs.some((d) => d.peer === x.name && d.problem === 'is missing'),
+  );
+  const far = await notOnLink(missingPeers);
+  if (far.length)
+    throw new CniError(
+      PluginCode.PeerNotOnLink,
+      `peers not on-link (no route to their pods): ${describePeers(far)}`,
+    );
+  const first = diffs[0];
+  if (first) throw failed(`${first.object} ${first.problem}`);
+}
+
+/** The peers whose nodeIP this host reaches only through a gateway (or not at all). */
+export async function notOnLink(peers: readonly Peer[]): Promise<Peer[]> {
+  const far: Peer[] = [];
+  for (const peer of peers) {
+    const [route] = await ipJson<IpRoute[]>(['route', 'get', peer.nodeIP]).catch(() => [] as IpRoute[]);
+    if (!route || route.gateway) far.push(peer);
+  }
+  return far;
+}

@@ -1,0 +1,44 @@
+// What a network plugin gives the engine: its config loader and its `plan` (pure), which describes
+// the desired state; the engine reads, diffs and writes it for every verb.
+import type { NetConf } from '../../cni/config.js';
+import type { Request } from '../../cni/plugin.js';
+import type { Result } from '../../cni/result.js';
+import { networkMetric } from '../attachment.js';
+import type { NetworkConfig } from '../config.js';
+import type { AttachmentId, Plan } from '../model.js';
+import type { Peer } from '../peers.js';
+import type { RouteOwner } from '../state.js';
+
+export interface PlanInput<C> {
+  cfg: C;
+  peers: Peer[];
+  att: AttachmentId;
+  /** Path of the pod's netns ('' on GC, which plans the shared objects only). */
+  netns: string;
+  mtu: number;
+  /** The IPAM result (ADD) or prevResult (CHECK); undefined while ADD still waits for IPAM, and on GC. */
+  ipam: Result | undefined;
+}
+
+export interface NetPlugin<C extends NetworkConfig = NetworkConfig> {
+  /** Routing protocol number of the plugin's shared routes (`ip route show proto N`). */
+  routeProto: number;
+  /** Prefix of the attachment's host link names (see hostLinkName); they are deleted by name on DEL. */
+  hostLinkPrefix: string;
+  /** CNI_ARGS keys the plugin reads. */
+  knownArgs?: readonly string[];
+  /** The full, strict config load for ADD, CHECK and GC's convergence. */
+  load(conf: NetConf): C;
+  plan(input: PlanInput<C>): Plan;
+}
+
+export const routeOwner = (p: { routeProto: number }, network: string): RouteOwner => ({
+  proto: p.routeProto,
+  metric: networkMetric(network),
+});
+
+export const attachmentOf = (req: Request): AttachmentId => ({
+  network: req.conf.name,
+  containerId: req.containerId,
+  ifname: req.ifname,
+});

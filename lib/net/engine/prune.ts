@@ -1,0 +1,97 @@
+// DEL and GC prune by key: the attachment's host links by their derived names (DEL) or their alias
+// (GC), its firewall entries by their comment. Neither needs the pod's netns or the plugin's config
+// (GC loads it only at the end, to converge the shared state), so no ADD-time rule can fail them.
+import type { Request } from '../../cni/plugin.js';
+import type { IpLink } from '../../sys/ip.js';
+import { ipJson, ipLinkDelete } from '../../sys/ip.js';
+import { holdLock, tryLock } from '../../sys/lock.js';
+import { attachmentKey, attachmentLock, hostLinkName, parseLinkAlias } from '../attachment.js';
+import type { NetworkConfig } from '../config.js';
+import { applyNetworkRules, removeAttachments } from '../firewall.js';
+import { uplinkMtu } from '../mtu.js';
+import { describePeers, loadPeers } from '../peers.js';
+import { converge, readAll } from './host.js';
+import { attachmentOf, type NetPlugin, routeOwner } from './plugin.js';
+
+/** Deletes links by name; one already gone is success. */
+export async function deleteLinks(names: readonly string[], netns?: string): Promise<void> {
+  for (const name of names) await ipLinkDelete(name, { netns });
+}
+
+/** Waits for the attachment's lock (a killed ADD's children may still run), then removes it all. */
+export async function del<C extends NetworkConfig>(p: NetPlugin<C>, req: Request): Promise<void> {
+  const att = attachmentOf(req);
+  const key = attachmentKey(att);
+  const release = await holdLock(attachmentLock(att));
+  try {
+    throwFirst(
+      await Promise.allSettled([
+        req.ipam?.del(),
+        deleteLinks([hostLinkName(att, p.hostLinkPrefix)]),
+        removeAttachments(att.network, (k) => k === key),
+      ]),
+    );
+  } finally {
+    release();
+  }
+}
+
+/**
+ * Removes the host links and firewall entries of attachments not in the valid list (skipping any
+ * whose ADD is still running), runs IPAM GC, then converges the network's shared state. Each step
+ * runs even if an earlier one failed; the first failure is reported at the end.
+ */
+export async function gc<C extends NetworkConfig>(p: NetPlugin<C>, req: Request): Promise<void> {
+  const network = req.conf.name;
+  const valid = new Set(
+    req.attachments.map((a) => attachmentKey({ containerId: a.containerID, ifname: a.ifname })),
+  );
+  const stale = (key: string | undefined) => key !== undefined && !valid.has(key);
+  throwFirst(
+    await Promise.allSettled([
+      pruneLinks(network, stale, req),
+      removeAttachments(network, stale).then((n) => n && req.log.info(`GC: removed ${n} firewall entries`)),
+      req.ipam?.gc(),
+    ]),
+  );
+  throwFirst(await Promise.allSettled([convergeNetwork(p, req)]));
+}
+
+/** Every host link of the network, whatever its kind, found by its alias. */
+async function pruneLinks(network: string, stale: (key: string) => boolean, req: Request): Promise<void> {
+  for (const link of await ipJson<IpLink[]>(['link', 'show'])) {
+    const owner = parseLinkAlias(link.ifalias);
+    if (owner?.network !== network || !stale(attachmentKey(owner))) continue;
+    const release = await tryLock(attachmentLock(owner));
+    if (!release) continue; // its ADD is running: not stale yet
+    try {
+      req.log.info(`GC: deleting ${link.ifname} of ${attachmentKey(owner)}`);
+      await ipLinkDelete(link.ifname);
+    } finally {
+      release();
+    }
+  }
+}
+
+/** The network's shared state as the plan has it: firewall rules rewritten (healing hand edits),
+ *  routes converged. Links are ADD's to create: GC only fixes the ones that exist. */
+async function convergeNetwork<C extends NetworkConfig>(p: NetPlugin<C>, req: Request): Promise<void> {
+  const cfg = p.load(req.conf);
+  const peers = loadPeers(cfg.peers, cfg.peersFile);
+  const att = { network: cfg.network, containerId: '', ifname: '' }; // nobody's: GC plans shared state only
+  const plan = p.plan({ cfg, peers, att, netns: '', mtu: cfg.mtu ?? (await uplinkMtu()), ipam: undefined });
+  if (plan.firewall) await applyNetworkRules(plan.firewall);
+  const owner = routeOwner(p, cfg.network);
+  const snap = await readAll(plan.shared, owner);
+  const existing = plan.shared.filter((o) => o.kind !== 'link' || snap.links.has(o.name));
+  const failed = await converge(existing, snap, owner, req.log);
+  if (failed.length)
+    req.log.warn(
+      `peers not on-link: ${describePeers(peers.filter((x) => failed.some((d) => d.peer === x.name)))}`,
+    );
+}
+
+function throwFirst(results: PromiseSettledResult<unknown>[]): void {
+  const failed = results.find((r) => r.status === 'rejected');
+  if (failed) throw (failed as PromiseRejectedResult).reason;
+}

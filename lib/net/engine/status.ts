@@ -1,0 +1,27 @@
+// STATUS: can this plugin add pods now? nft and the IPAM plugin must be there (50 otherwise), the
+// IPAM plugin must say it is ready, and a peer that cannot be reached directly limits connectivity
+// (51). Only the shared config keys are read, so a plugin-specific ADD rule cannot fail it.
+import { CniError, ErrorCode } from '../../cni/errors.js';
+import type { Request } from '../../cni/plugin.js';
+import { findExecutable } from '../../sys/files.js';
+import { loadNetworkConfig } from '../config.js';
+import { describePeers, loadPeers, remotePeers } from '../peers.js';
+import { notOnLink } from './check.js';
+
+export async function status(req: Request): Promise<void> {
+  const cfg = loadNetworkConfig(req.conf);
+  const path = (req.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':');
+  if (!findExecutable('nft', path))
+    throw new CniError(ErrorCode.NotAvailable, 'nft (nftables) is not installed on this host');
+  if (!req.ipam) throw new CniError(ErrorCode.NotAvailable, 'no ipam section in the config');
+  if (!findExecutable(req.ipam.type, req.path)) {
+    throw new CniError(
+      ErrorCode.NotAvailable,
+      `IPAM plugin "${req.ipam.type}" is not in CNI_PATH (${req.path.join(':')})`,
+    );
+  }
+  await req.ipam.status();
+  const far = await notOnLink(remotePeers(loadPeers(cfg.peers, cfg.peersFile), cfg.podCIDRs));
+  if (far.length)
+    throw new CniError(ErrorCode.LimitedConnectivity, `peers not on-link: ${describePeers(far)}`);
+}

@@ -1,0 +1,94 @@
+// The desired state a plugin's `plan` returns, as typed objects the engine can read, diff and write.
+// (FDB entries join the kinds with the vxlan plugin, their first user.)
+// Ownership: shared objects belong to (plugin, network) and are converged; an attachment's objects
+// belong to (plugin, network, containerID, ifname) and are created by ADD and pruned by key.
+import type { Dns, Interface, IpConfig, Route } from '../cni/result.js';
+import type { FirewallSpec } from './firewall.js';
+
+export type LinkType = 'bridge' | 'veth' | 'vxlan' | 'gre' | 'gretap' | 'macvlan' | 'ipvlan';
+
+export interface LinkSpec {
+  kind: 'link';
+  name: string;
+  type: LinkType;
+  mtu?: number;
+  /** Fixed MAC; a shared link without one gets a random fixed MAC when created. */
+  mac?: string;
+  /** Parent device (macvlan, ipvlan, vxlan/gre underlay device). */
+  parent?: string;
+  /** Type-specific arguments after `type <type>`, in `ip link add` syntax, e.g. ['id', '42']. */
+  attrs?: string[];
+  /** veth: the other end, created directly in the netns at `netns`. */
+  peer?: { name: string; mac?: string; mtu?: number; netns: string };
+  /** Bridge this link is a port of, with the port's options. */
+  master?: string;
+  hairpin?: boolean;
+  isolated?: boolean;
+  promisc?: boolean;
+  /** Written on attachment links so GC can tell whose they are (see attachment.ts). */
+  alias?: string;
+  group?: number;
+}
+
+export interface AddrSpec {
+  kind: 'addr';
+  dev: string;
+  /** Address with its prefix, e.g. "10.244.1.1/24". */
+  cidr: string;
+}
+
+export interface RouteSpec {
+  kind: 'route';
+  dst: string;
+  via?: string;
+  dev?: string;
+  onlink?: boolean;
+  /** Routing protocol number: marks the plugin's routes (see NetPlugin.routeProto). */
+  proto?: number;
+  table?: number;
+  /** Route priority; the engine gives shared routes the network's metric (ownership per network). */
+  metric?: number;
+  mtu?: number;
+  advmss?: number;
+  scope?: number;
+  /** A route to another host that may fail (gateway not on-link): a warning, not an ADD failure. */
+  peer?: string;
+}
+
+export interface NeighSpec {
+  kind: 'neigh';
+  dev: string;
+  ip: string;
+  lladdr: string;
+}
+
+export interface SysctlSpec {
+  kind: 'sysctl';
+  key: string;
+  value: string;
+}
+
+/** Objects living in a netns, reconciled through `ip`. */
+export type NetObject = LinkSpec | AddrSpec | RouteSpec | NeighSpec;
+export type HostObject = NetObject | SysctlSpec;
+
+export interface Plan {
+  /** The network's shared objects in the host netns, converged by ADD and GC, checked by CHECK. */
+  shared: HostObject[];
+  /** The attachment's links in the host netns (a veth's host end), created by ADD, deleted by DEL. */
+  hostLinks: LinkSpec[];
+  /** The attachment's objects inside the pod: addresses, the link brought up, routes. */
+  pod: NetObject[];
+  firewall: FirewallSpec | undefined;
+  /** The result's interfaces; a host link's MAC, when not fixed, is read back by the engine. */
+  interfaces: Interface[];
+  ips: IpConfig[];
+  routes: Route[];
+  dns: Dns;
+}
+
+export interface AttachmentId {
+  network: string;
+  containerId: string;
+  ifname: string;
+}

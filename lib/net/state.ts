@@ -1,0 +1,89 @@
+// What exists, read in one `ip -j -d -batch` run (sysctls from /proc/sys): the reads a set of desired
+// objects needs, and the snapshot they parse into. A read of a missing device fails the batch at its line, which is how
+// the engine learns that a shared link does not exist yet.
+import type { IpAddrInfo, IpLink, IpNeigh, IpRoute } from '../sys/ip.js';
+import type { HostObject } from './model.js';
+
+export interface Snapshot {
+  links: Map<string, IpLink>;
+  /** Addresses per device, as "addr/prefix". */
+  addrs: Map<string, string[]>;
+  /** The routes marked with the owner's proto and metric. */
+  routes: IpRoute[];
+  neighs: Map<string, IpNeigh[]>;
+  /** Current values of the sysctls the plan names (read from /proc/sys, not through ip). */
+  sysctls: Map<string, string>;
+}
+
+export const emptySnapshot = (): Snapshot => ({
+  links: new Map(),
+  addrs: new Map(),
+  routes: [],
+  neighs: new Map(),
+  sysctls: new Map(),
+});
+
+/** Who owns shared routes: the plugin's proto and the network's metric. */
+export interface RouteOwner {
+  proto: number;
+  metric: number;
+}
+
+export type Read = { what: 'addr' | 'route' | 'neigh'; argv: string[] };
+
+/**
+ * The reads covering `objects`: each link with its addresses (`ip -d addr show` prints the link's
+ * details too; addresses planned later, once IPAM answered, are known as well), the devices
+ * holding addresses or neighbours, our routes.
+ */
+export function readsFor(objects: readonly HostObject[], owner: RouteOwner | undefined): Read[] {
+  const reads: Read[] = [];
+  const seen = new Set<string>();
+  const add = (what: Read['what'], argv: string[]) => {
+    const key = argv.join(' ');
+    if (!seen.has(key)) reads.push({ what, argv });
+    seen.add(key);
+  };
+  for (const o of objects) {
+    if (o.kind === 'link') add('addr', ['addr', 'show', 'dev', o.name]);
+    if (o.kind === 'addr') add('addr', ['addr', 'show', 'dev', o.dev]);
+    if (o.kind === 'neigh') add('neigh', ['neigh', 'show', 'dev', o.dev]);
+  }
+  // With an owner: its routes, even with none wanted, so that routes left over from an older plan
+  // are pruned. Without one (inside a pod): every main-table route, when routes are wanted.
+  const proto = owner ? ['proto', String(owner.proto)] : [];
+  if (owner || objects.some((o) => o.kind === 'route'))
+    for (const root of ['0.0.0.0/0', '::/0']) add('route', ['route', 'show', 'root', root, ...proto]);
+  return reads;
+}
+
+/** Parses the answers of `reads` (one JSON list each, in order) into a snapshot. */
+export function parseSnapshot(
+  reads: readonly Read[],
+  answers: readonly unknown[][],
+  owner?: RouteOwner,
+): Snapshot {
+  const snap = emptySnapshot();
+  reads.forEach((r, i) => {
+    const answer = answers[i] ?? [];
+    switch (r.what) {
+      case 'addr':
+        for (const l of answer as (IpLink & Partial<IpAddrInfo>)[]) {
+          snap.links.set(l.ifname, l);
+          // A device without addresses has no addr_info at all in batch mode.
+          snap.addrs.set(
+            l.ifname,
+            (l.addr_info ?? []).map((a) => `${a.local}/${a.prefixlen}`),
+          );
+        }
+        break;
+      case 'route':
+        snap.routes.push(...(answer as IpRoute[]).filter((x) => !owner || (x.metric ?? 0) === owner.metric));
+        break;
+      case 'neigh':
+        snap.neighs.set(r.argv[3] ?? '', answer as IpNeigh[]);
+        break;
+    }
+  });
+  return snap;
+}

@@ -1,0 +1,55 @@
+// A named lock that this process's children hold too: an abstract unix socket bound to the name.
+// Every child started by run() inherits the socket, so when a plugin is killed mid-call, the name
+// stays taken until the last `ip`/`nft` it started has exited; whoever waits for the lock (DEL)
+// then acts after them. Binding is a system call (no process start), the name is per network
+// namespace (the host netns the plugin runs in), and nothing is left on disk.
+import { createServer, type Server } from 'node:net';
+import { CniError, ErrorCode } from '../cni/errors.js';
+
+/** Descriptors of the locks held now; run() passes them to every child. */
+const heldFds: number[] = [];
+export const inheritedFds = (): readonly number[] => heldFds;
+
+export type Release = () => void;
+
+export async function holdLock(name: string, timeoutMs = 30_000): Promise<Release> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const server = await tryBind(`\0cni-suite/${name}`);
+    if (server) return keep(server);
+    if (Date.now() > deadline)
+      throw new CniError(
+        ErrorCode.TryAgainLater,
+        `${name} is still busy after ${timeoutMs / 1000} s; try again`,
+      );
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** The lock if it is free now, else undefined. */
+export async function tryLock(name: string): Promise<Release | undefined> {
+  const server = await tryBind(`\0cni-suite/${name}`);
+  return server ? keep(server) : undefined;
+}
+
+function keep(server: Server): Release {
+  server.unref();
+  // Node exposes no public accessor for a server's descriptor; its handle carries it on Unix.
+  const fd = (server as unknown as { _handle?: { fd?: number } })._handle?.fd;
+  if (typeof fd === 'number' && fd >= 0) heldFds.push(fd);
+  return () => {
+    const i = fd === undefined ? -1 : heldFds.indexOf(fd);
+    if (i >= 0) heldFds.splice(i, 1);
+    server.close();
+  };
+}
+
+function tryBind(path: string): Promise<Server | undefined> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', (e: NodeJS.ErrnoException) =>
+      e.code === 'EADDRINUSE' ? resolve(undefined) : reject(e),
+    );
+    server.listen(path, () => resolve(server));
+  });
+}

@@ -83,6 +83,8 @@ function refuseBatchUnsafe(variable: Var, value: string): void {
 function describeChar(c: string): string {
   if (c === ' ') return 'a space';
   if (c === '\\') return 'a backslash';
+  if (c === '"') return 'a double quote';
+  if (c === "'") return 'a single quote';
   const hex = `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
   if (/\p{Cc}/u.test(c)) return `control character ${hex}`;
   if (/\s/.test(c)) return `whitespace ${hex}`;

@@ -1,9 +1,9 @@
 // The plugins this executable can be, by the name it is run as. Each is imported only when a verb
 // needs it, so VERSION and bad input never pay for plugin code.
 import type { Plugin, PluginLoader } from './cni/plugin.js';
+import { PLUGIN_NAMES, type PluginName } from './names.js';
 
-export const PLUGIN_NAMES = ['bridge-route', 'gre', 'vxlan', 'macvlan', 'ipvlan-l3', 'host-local'] as const;
-export type PluginName = (typeof PLUGIN_NAMES)[number];
+export { PLUGIN_NAMES, type PluginName };
 
 export const isPluginName = (s: string): s is PluginName => (PLUGIN_NAMES as readonly string[]).includes(s);
 

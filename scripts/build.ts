@@ -6,11 +6,11 @@ import { linkSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
+import { PLUGIN_NAMES } from '../lib/names.ts';
 import { generateValidators } from './gen-validators.ts';
 
 const root = resolve(import.meta.dirname, '..');
 const NODE_VERSION = '22.23.3';
-const PLUGINS = ['bridge-route', 'gre', 'vxlan', 'macvlan', 'ipvlan-l3', 'host-local'];
 const binDir = join(root, 'dist/bin');
 const exe = join(binDir, 'cni-suite');
 
@@ -53,7 +53,7 @@ async function makeExecutable(bundlePath: string): Promise<void> {
   });
   // One inode, many names: runtimes find plugins by file name (see DESIGN.md). Each name is
   // swapped by rename, so a test or runtime calling a plugin meanwhile never finds it missing.
-  for (const name of PLUGINS) {
+  for (const name of PLUGIN_NAMES) {
     const tmp = join(binDir, `.${name}.new`);
     rmSync(tmp, { force: true });
     linkSync(fresh, tmp);

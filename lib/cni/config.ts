@@ -2,7 +2,7 @@
 // Plugin-specific keys stay in `raw` for the plugin's own loader.
 
 import { type Command, validateNetworkName } from './env.js';
-import { CniError, ErrorCode } from './errors.js';
+import { CniError, configError, ErrorCode } from './errors.js';
 import { parseResult, type Result } from './result.js';
 import { atLeast, isSpecVersion, SPEC_VERSIONS, type SpecVersion } from './versions.js';
 
@@ -29,7 +29,6 @@ export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-const configError = (msg: string) => new CniError(ErrorCode.InvalidConfig, msg);
 
 /** Reads the cniVersion first so every later error can be reported in the caller's version. */
 export function decodeStdin(stdin: string): Json {
@@ -86,7 +85,7 @@ export function parseNetConf(raw: Json, version: SpecVersion, stdin: string): Ne
     runtimeConfig: optObject(raw.runtimeConfig, 'runtimeConfig'),
     argsCni: optObject(optObject(raw.args, 'args').cni, 'args.cni'),
     ipamType: ipamType(raw.ipam),
-    logFile: optString(raw.logFile, 'logFile'),
+    logFile: logFile(raw.logFile),
     logLevel: logLevel(raw.logLevel),
   };
 }
@@ -110,6 +109,16 @@ function optString(v: unknown, where: string): string | undefined {
   if (v === undefined || v === '') return undefined;
   if (typeof v !== 'string') throw configError(`${where} must be a string`);
   return v;
+}
+
+/** A relative path would land wherever the runtime happens to run the plugin. */
+function logFile(v: unknown): string | undefined {
+  const path = optString(v, 'logFile');
+  if (path !== undefined && !path.startsWith('/'))
+    throw configError(
+      `logFile ${JSON.stringify(path)} must be an absolute path, e.g. "/var/log/cni-suite.log"`,
+    );
+  return path;
 }
 
 function logLevel(v: unknown): LogLevel {

@@ -5,7 +5,7 @@
 import { findExecutable, isSameFile } from '../sys/files.js';
 import { run } from '../sys/run.js';
 import type { Command, Env } from './env.js';
-import { CniError, ErrorCode } from './errors.js';
+import { CniError, configError, ErrorCode } from './errors.js';
 import type { Logger } from './log.js';
 import type { IpamDelegate } from './plugin.js';
 import { parseResult } from './result.js';
@@ -54,8 +54,7 @@ async function invoke(
   file = findExecutable(ctx.type, ctx.path),
 ): Promise<string> {
   if (!file) {
-    throw new CniError(
-      ErrorCode.InvalidConfig,
+    throw configError(
       `ipam.type "${ctx.type}": no executable of that name in CNI_PATH (${ctx.path.join(':') || 'empty'})`,
     );
   }

@@ -1,6 +1,6 @@
 // The CNI_* environment: which variables each verb needs, and validation of the values
 // before any path or device name is built from them.
-import { CniError, ErrorCode } from './errors.js';
+import { CniError, configError, ErrorCode } from './errors.js';
 
 export const COMMANDS = ['ADD', 'DEL', 'CHECK', 'VERSION', 'GC', 'STATUS'] as const;
 export type Command = (typeof COMMANDS)[number];
@@ -61,40 +61,82 @@ export function parseInvocation(command: Command, env: Env): Invocation {
   };
   if (inv.containerId) validateContainerId(inv.containerId);
   if (inv.ifname) validateIfname(inv.ifname);
-  if (inv.netns && !inv.netns.startsWith('/'))
-    throw envError(`CNI_NETNS "${inv.netns}" must be an absolute path`);
+  if (inv.netns) validateNetns(inv.netns);
   return inv;
 }
 
+/**
+ * What an `ip -batch` line cannot carry (iproute2 splits on whitespace, starts a comment at "#" and
+ * reads quotes and backslashes as syntax), plus control characters: refused in every value that
+ * becomes a device name, path or alias.
+ */
+const BATCH_UNSAFE = /[\s#'"\\\p{Cc}]/u;
+
+function refuseBatchUnsafe(variable: Var, value: string): void {
+  const bad = BATCH_UNSAFE.exec(value)?.[0];
+  if (bad === undefined) return;
+  throw envError(
+    `${variable} ${JSON.stringify(value)} contains ${describeChar(bad)}; whitespace, "#", quotes, backslashes and control characters are not allowed`,
+  );
+}
+
+function describeChar(c: string): string {
+  if (c === ' ') return 'a space';
+  if (c === '\\') return 'a backslash';
+  if (c === '"') return 'a double quote';
+  if (c === "'") return 'a single quote';
+  const hex = `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+  if (/\p{Cc}/u.test(c)) return `control character ${hex}`;
+  if (/\s/.test(c)) return `whitespace ${hex}`;
+  return `"${c}"`;
+}
+
 const ID_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+/** Keeps the link alias cni-suite/<network>/<containerID>/<ifname> within the kernel's 255 bytes. */
+export const MAX_CONTAINER_ID_BYTES = 128;
+export const MAX_NETWORK_NAME_BYTES = 64;
 
 export function validateContainerId(id: string): void {
+  refuseBatchUnsafe('CNI_CONTAINERID', id);
   if (!ID_PATTERN.test(id)) {
     throw envError(
       `CNI_CONTAINERID "${id}" is invalid: it must start with a letter or digit, followed by letters, digits, "_", "." or "-"`,
     );
   }
+  if (Buffer.byteLength(id) > MAX_CONTAINER_ID_BYTES)
+    throw envError(
+      `CNI_CONTAINERID is ${Buffer.byteLength(id)} bytes long; at most ${MAX_CONTAINER_ID_BYTES} are allowed`,
+    );
 }
 
-/** Linux interface names: 1–15 bytes, not "." or "..", no "/", ":" or whitespace. */
+export function validateNetns(path: string): void {
+  refuseBatchUnsafe('CNI_NETNS', path);
+  if (!path.startsWith('/')) throw envError(`CNI_NETNS "${path}" must be an absolute path`);
+}
+
+/** Linux interface names: 1–15 bytes, not "." or "..", no "/" or ":" (and nothing ip -batch cannot carry). */
 export function validateIfname(name: string): void {
+  refuseBatchUnsafe('CNI_IFNAME', name);
   const problem =
     Buffer.byteLength(name) > 15
       ? 'is longer than 15 bytes'
       : name === '.' || name === '..'
         ? 'is a reserved name'
-        : /[/:\s]/.test(name)
-          ? 'contains "/", ":" or whitespace'
+        : /[/:]/.test(name)
+          ? 'contains "/" or ":"'
           : undefined;
   if (problem) throw envError(`CNI_IFNAME "${name}" ${problem}`);
 }
 
-/** Network names follow the container-ID rule (they become directory names). */
+/** Network names follow the container-ID rule (they become directory names and part of the alias). */
 export function validateNetworkName(name: string): void {
   if (!ID_PATTERN.test(name)) {
-    throw new CniError(
-      ErrorCode.InvalidConfig,
-      `name "${name}" is invalid: it must start with a letter or digit, followed by letters, digits, "_", "." or "-"`,
+    throw configError(
+      `name ${JSON.stringify(name)} is invalid: it must start with a letter or digit, followed by letters, digits, "_", "." or "-"`,
     );
   }
+  if (Buffer.byteLength(name) > MAX_NETWORK_NAME_BYTES)
+    throw configError(
+      `name is ${Buffer.byteLength(name)} bytes long; at most ${MAX_NETWORK_NAME_BYTES} are allowed`,
+    );
 }

@@ -1,6 +1,6 @@
 // Turning a build-time generated ajv validator's verdict into a CNI config error (code 7) that
 // names the field and says what is wrong with it.
-import { CniError, ErrorCode } from './errors.js';
+import { configError } from './errors.js';
 
 interface AjvError {
   instancePath: string;
@@ -14,8 +14,8 @@ type Validator = ((data: unknown) => boolean) & { errors?: AjvError[] | null };
 export function checkSchema(validate: Validator, data: unknown, prefix = ''): void {
   if (validate(data)) return;
   const e = validate.errors?.[0];
-  if (!e) throw new CniError(ErrorCode.InvalidConfig, `${prefix || 'config'} is invalid`);
-  throw new CniError(ErrorCode.InvalidConfig, describe(e, prefix));
+  if (!e) throw configError(`${prefix || 'config'} is invalid`);
+  throw configError(describe(e, prefix));
 }
 
 /** "/ranges/0/1/subnet" under "ipam" → "ipam.ranges[0][1].subnet". */

@@ -98,11 +98,20 @@ export async function ipLinkDelete(name: string, opts: IpOptions = {}): Promise<
   }
 }
 
-/** Batch lines are split on whitespace by iproute2; our arguments never contain any. */
-function batchLine(cmd: readonly string[]): string {
-  for (const a of cmd)
-    if (/\s/.test(a) || a === '')
-      throw new Error(`ip batch argument ${JSON.stringify(a)} is empty or has whitespace`);
+/**
+ * One `ip -batch` line. iproute2 splits it on whitespace, starts a comment at "#" and reads quotes
+ * and backslashes as syntax, so an argument holding any of them (or an empty one) cannot be carried
+ * exactly: it is refused here rather than silently cut or reinterpreted. lib/cni/env.ts refuses them
+ * in CNI_* values already; this guards every other source of an argument.
+ */
+export function batchLine(cmd: readonly string[]): string {
+  for (const a of cmd) {
+    if (a === '' || /[\s#'"\\]/.test(a)) {
+      throw new Error(
+        `ip batch argument ${JSON.stringify(a)} (in "${cmd.join(' ')}") is empty or contains whitespace, "#", a quote or a backslash, which ip -batch cannot carry`,
+      );
+    }
+  }
   return cmd.join(' ');
 }
 

@@ -1,15 +1,21 @@
 // The one way this suite starts a program: an argv array (never a shell), stdout and stderr
-// captured, a failure thrown as CommandError carrying what the program said.
+// captured, a time limit on every child, a failure thrown as CommandError carrying what the program said.
 // node:child_process rather than execa on this path: every ADD starts a Node process, and execa's
 // import and first call cost ~30 ms there (see README "Benchmarks"); execa serves scripts and tests.
 import { spawn } from 'node:child_process';
+import { CniError, ErrorCode } from '../cni/errors.js';
 import { inheritedFds } from './lock.js';
+
+/** A hung `ip`, `nft` or IPAM child must not hang the runtime's call with it. */
+export const DEFAULT_TIMEOUT_MS = 30_000;
 
 export interface RunOptions {
   input?: string;
   env?: NodeJS.ProcessEnv;
   /** Resolve instead of throwing on a non-zero exit. */
   allowFail?: boolean;
+  /** SIGKILL the child and reject with code 11 after this long; default DEFAULT_TIMEOUT_MS. */
+  timeoutMs?: number;
 }
 
 export interface RunResult {
@@ -48,10 +54,19 @@ export function run(file: string, args: readonly string[], opts: RunOptions = {}
     const err: Buffer[] = [];
     child.stdout!.on('data', (b: Buffer) => out.push(b));
     child.stderr!.on('data', (b: Buffer) => err.push(b));
-    child.on('error', (e: NodeJS.ErrnoException) =>
-      reject(e.code === 'ENOENT' ? new NotInstalledError(file) : e),
-    );
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    // Rejects at once: a grandchild holding the pipes open would delay 'close' past the kill.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      const msg = `${[file, ...args].join(' ')}: timed out after ${timeoutMs} ms and was killed`;
+      reject(new CniError(ErrorCode.TryAgainLater, msg));
+    }, timeoutMs);
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      reject(e.code === 'ENOENT' ? new NotInstalledError(file) : e);
+    });
     child.on('close', (code, signal) => {
+      clearTimeout(timer);
       const result = {
         code: code ?? (signal ? 128 : 1),
         stdout: Buffer.concat(out).toString(),

@@ -3,11 +3,12 @@
 import { copyFileSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
+import { PLUGIN_NAMES } from '../../lib/names.js';
 import { Cluster, type ClusterHost } from '../helpers/cluster.js';
 import { bin, type ChainStep, callPlugin, ROOT, runChain } from '../helpers/plugin.js';
 
 const DIR = join(ROOT, 'conf-examples');
-const OURS = new Set(['bridge-route', 'gre', 'vxlan', 'macvlan', 'ipvlan-l3', 'host-local']);
+const OURS = new Set<string>(PLUGIN_NAMES);
 const conflists = readdirSync(DIR).filter((f) => f.endsWith('.conflist'));
 
 type Json = Record<string, unknown>;

@@ -23,6 +23,8 @@ export interface NetConf {
   ipamType: string | undefined;
   logFile: string | undefined;
   logLevel: LogLevel;
+  /** What a lenient parse dropped, to be logged once a logger exists. */
+  warnings: string[];
 }
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
@@ -67,7 +69,21 @@ export function requireVerbSupport(command: Command, version: SpecVersion): void
   }
 }
 
-export function parseNetConf(raw: Json, version: SpecVersion, stdin: string): NetConf {
+/**
+ * The protocol's part of the config. With `lenient` (DEL: teardown must always finish) a malformed
+ * prevResult or logFile is not an error: it is dropped and said in `warnings`.
+ */
+export function parseNetConf(raw: Json, version: SpecVersion, stdin: string, lenient = false): NetConf {
+  const warnings: string[] = [];
+  const tolerate = <T>(parse: () => T): T | undefined => {
+    if (!lenient) return parse();
+    try {
+      return parse();
+    } catch (err) {
+      warnings.push(`ignored: ${(err as Error).message}`);
+      return undefined;
+    }
+  };
   const name = raw.name;
   if (typeof name !== 'string' || name === '')
     throw configError('name is missing: every network config needs a "name"');
@@ -81,12 +97,16 @@ export function parseNetConf(raw: Json, version: SpecVersion, stdin: string): Ne
     type,
     raw,
     stdin,
-    prevResult: raw.prevResult === undefined ? undefined : parseResult(raw.prevResult, version, 'prevResult'),
+    prevResult:
+      raw.prevResult === undefined
+        ? undefined
+        : tolerate(() => parseResult(raw.prevResult, version, 'prevResult')),
     runtimeConfig: optObject(raw.runtimeConfig, 'runtimeConfig'),
     argsCni: optObject(optObject(raw.args, 'args').cni, 'args.cni'),
     ipamType: ipamType(raw.ipam),
-    logFile: logFile(raw.logFile),
-    logLevel: logLevel(raw.logLevel),
+    logFile: tolerate(() => logFile(raw.logFile)),
+    logLevel: tolerate(() => logLevel(raw.logLevel)) ?? 'info',
+    warnings,
   };
 }
 

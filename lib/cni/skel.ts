@@ -37,7 +37,8 @@ export async function execute(
     const raw = decodeStdin(stdin);
     version = parseVersion(raw);
     requireVerbSupport(command, version);
-    const conf = parseNetConf(raw, version, stdin);
+    const conf = parseNetConf(raw, version, stdin, command === 'DEL');
+
     checkNetns(inv);
     const plugin = await load(pluginName);
     if (!plugin)
@@ -60,6 +61,8 @@ async function dispatch(
   version: SpecVersion,
 ): Promise<Outcome> {
   req.log.debug('start', { netns: req.netns, ifname: req.ifname });
+  for (const w of req.conf.warnings) req.log.warn(w);
+
   try {
     switch (command) {
       case 'ADD':

@@ -194,9 +194,14 @@ interface Element {
 
 /** The network's pod-set elements with their attachment keys, read with one `nft` run. */
 export async function listAttachments(network: string): Promise<Element[]> {
+  return parseAttachments(network, await nftList(['list', 'table', 'inet', TABLE]));
+}
+
+/** The network's pod-set elements in `nft -j list table inet cni_suite` output. */
+export function parseAttachments(network: string, nftables: readonly Record<string, unknown>[]): Element[] {
   const n = names(network);
   const out: Element[] = [];
-  for (const obj of await nftList(['list', 'table', 'inet', TABLE])) {
+  for (const obj of nftables) {
     const set = obj.set as { name?: string; elem?: unknown[] } | undefined;
     if (!set || (set.name !== n.pods4 && set.name !== n.pods6)) continue;
     for (const e of set.elem ?? []) {

@@ -1,7 +1,9 @@
 // bridge-route: ours (bridge-route + host-local run in-process) next to the Go reference bridge +
 // host-local, each inside its own fresh "host" netns and spawned the same way (`ip netns exec`),
 // interleaved call by call. Sequential ADD/DEL latency, 50 ADDs/DELs at 10 parallel, and cross-host
-// iperf3 throughput against the same topology built by hand with `ip`.
+// iperf3 throughput against the same topology built by hand with `ip`. With BENCH_BASELINE=<dir>
+// (the dist/bin of an earlier build, e.g. the previous commit's), that build runs beside them in
+// the same run, so a change can be compared with what it replaces.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +21,7 @@ const PARALLEL_ROUNDS = 3;
 const IPERF_SECONDS = 5;
 const IPERF_ROUNDS = 3;
 const PATH = process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin';
+const BASELINE = process.env.BENCH_BASELINE;
 
 interface Impl {
   name: string;
@@ -58,7 +61,7 @@ async function hostsAndPods(t: { teardown(fn: Teardown): void }, dir: string): P
   const lab = await Lab.create(t);
   const common = { cniVersion: '1.0.0', name: 'benchnet', bridge: 'cni0', ipMasq: true };
   const ipam = (name: string) => ({ type: 'host-local', subnet: '10.244.1.0/24', dataDir: join(dir, name) });
-  const specs = [
+  const specs: { name: string; file: string; cniPath: string; conf: Record<string, unknown> }[] = [
     {
       name: 'ours',
       file: `${BIN}/bridge-route`,
@@ -72,6 +75,15 @@ async function hostsAndPods(t: { teardown(fn: Teardown): void }, dir: string): P
       conf: { ...common, type: 'bridge', isGateway: true, isDefaultGateway: true, ipam: ipam('reference') },
     },
   ];
+  if (BASELINE)
+    specs.push({
+      ...specs[0]!,
+      name: 'baseline',
+      file: `${BASELINE}/bridge-route`,
+      cniPath: BASELINE,
+      conf: { ...specs[0]!.conf, ipam: ipam('baseline') },
+    });
+
   const impls: Impl[] = [];
   for (const s of specs) {
     const host = await lab.netns(`${s.name}-host`);
@@ -79,7 +91,7 @@ async function hostsAndPods(t: { teardown(fn: Teardown): void }, dir: string): P
     for (let i = 0; i < PARALLEL_N; i += 10)
       pods.push(
         ...(await Promise.all(
-          Array.from({ length: Math.min(10, PARALLEL_N - i) }, (_, k) => lab.netns(`${s.name[0]}${i + k}`)),
+          Array.from({ length: Math.min(10, PARALLEL_N - i) }, (_, k) => lab.netns(`${s.name}${i + k}`)),
         )),
       );
     impls.push({ ...s, host, pods, conf: JSON.stringify(s.conf) });
@@ -105,28 +117,25 @@ const call = (impl: Impl, command: string, i: number) =>
     input: impl.conf,
   });
 
+const byImpl = (impls: Impl[]) => Object.fromEntries(impls.map((i) => [i.name, [] as number[]]));
+
 function latency(impls: Impl[]): void {
-  const [ours, ref] = impls as [Impl, Impl];
   for (let i = 0; i < WARM; i++) for (const impl of impls) call(impl, 'ADD', i);
   for (let i = 0; i < WARM; i++) for (const impl of impls) call(impl, 'DEL', i);
-  const add = { ours: [] as number[], reference: [] as number[] };
-  const del = { ours: [] as number[], reference: [] as number[] };
-  const nsExec = { ours: [] as number[], reference: [] as number[] };
+  const add = byImpl(impls);
+  const del = byImpl(impls);
+  const nsExec = byImpl(impls);
   const bare: number[] = [];
   const exec = (impl: Impl) =>
     timeSpawn({ file: 'ip', args: ['netns', 'exec', impl.host.name, 'true'], env: { PATH } });
   for (let i = 0; i < RUNS; i++) {
-    add.ours.push(call(ours, 'ADD', i));
-    add.reference.push(call(ref, 'ADD', i));
-    nsExec.ours.push(exec(ours));
-    nsExec.reference.push(exec(ref));
+    for (const impl of impls) add[impl.name]!.push(call(impl, 'ADD', i));
+    for (const impl of impls) nsExec[impl.name]!.push(exec(impl));
     bare.push(timeSpawn({ file: NODE22, args: ['-e', '0'] }));
   }
-  for (let i = 0; i < RUNS; i++) {
-    del.ours.push(call(ours, 'DEL', i));
-    del.reference.push(call(ref, 'DEL', i));
-  }
-  const m = (xs: number[]) => median(xs);
+  for (let i = 0; i < RUNS; i++) for (const impl of impls) del[impl.name]!.push(call(impl, 'DEL', i));
+  if (BASELINE) baselineTable('sequential, median of each', { ADD: add, DEL: del });
+  const m = (xs: number[] | undefined) => median(xs ?? []);
   const node = m(bare);
   const yes = (ok: boolean) => (ok ? 'yes' : 'NO');
   const ratioRow = (label: string, o: number, r: number, goal: number) => [
@@ -181,8 +190,8 @@ function wall(impl: Impl, command: string): Promise<number> {
 }
 
 async function parallel(impls: Impl[]): Promise<void> {
-  const add: Record<string, number[]> = { ours: [], reference: [] };
-  const del: Record<string, number[]> = { ours: [], reference: [] };
+  const add = byImpl(impls);
+  const del = byImpl(impls);
   for (let round = 0; round < PARALLEL_ROUNDS; round++) {
     for (const impl of impls) add[impl.name]!.push(await wall(impl, 'ADD'));
     for (const impl of impls) del[impl.name]!.push(await wall(impl, 'DEL'));
@@ -196,6 +205,24 @@ async function parallel(impls: Impl[]): Promise<void> {
     `bridge-route, ${PARALLEL_N} calls at ${PARALLEL} parallel (wall time, median of ${PARALLEL_ROUNDS} rounds, interleaved)`,
     ['what', 'ours', 'reference', 'ours / reference', 'goal', 'met'],
     [row(`${PARALLEL_N} ADDs`, add), row(`their ${PARALLEL_N} DELs`, del)],
+  );
+  if (BASELINE)
+    baselineTable(`${PARALLEL_N} at ${PARALLEL} parallel, wall`, {
+      [`${PARALLEL_N} ADDs`]: add,
+      [`their ${PARALLEL_N} DELs`]: del,
+    });
+}
+
+/** This build next to the BENCH_BASELINE build, measured in the same loops. */
+function baselineTable(what: string, rows: Record<string, Record<string, number[]>>): void {
+  table(
+    `bridge-route, this build next to the baseline build (${BASELINE}): ${what}`,
+    ['what', 'ours', 'baseline', 'ours / baseline'],
+    Object.entries(rows).map(([label, xs]) => {
+      const o = median(xs.ours!);
+      const b = median(xs.baseline!);
+      return [label, ms(o), ms(b), `${(o / b).toFixed(2)}×`];
+    }),
   );
 }
 

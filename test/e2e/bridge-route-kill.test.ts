@@ -1,3 +1,5 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { execa } from 'execa';
 import t from 'tap';
 import { Cluster, type ClusterHost, leaseFiles } from '../helpers/cluster.js';
@@ -48,9 +50,10 @@ t.test(`kill -9 during ADD ${KILLS} times, then DEL: no veth, lease or rule left
     await sleep(Math.random() * addMs * 0.9);
     child.kill('SIGKILL');
     if ((await child).signal === 'SIGKILL') killed++;
-    // The runtime's DEL comes later; let any `ip`/`nft` the plugin had started finish first.
-    await sleep(50);
+    // DEL at once, as a runtime may: the `ip`/`nft` children of the killed ADD may still be running;
+    // DEL waits for them (they hold the attachment's lock) before it removes anything.
     const del = await run('DEL', id, ns.path);
+
     t.equal(del.exitCode, 0, `DEL after kill #${i} ${del.stdout}`);
     await ip(['netns', 'del', ns.name]);
   }
@@ -69,3 +72,59 @@ t.test(`kill -9 during ADD ${KILLS} times, then DEL: no veth, lease or rule left
   const routes = await ip(['route', 'show'], h1.name);
   t.notMatch(routes, /dev vb/, 'no route through a pod veth left');
 });
+
+t.test(
+  'DEL right after a kill -9 waits for the killed ADD’s `ip` still running, then removes its veth',
+  async (t) => {
+    const c = await Cluster.create(t, { hosts: 1 });
+    const [h1] = c.hosts as [ClusterHost];
+    // An `ip` that starts 0.7 s late and logs each call: the ADD is killed while one is pending, and
+    // that orphan creates the veth after the kill.
+    const dir = t.testdir({});
+    const calls = join(dir, 'calls');
+    const slowIp = [
+      '#!/bin/sh',
+      // Batches come on stdin: log them too, so the test sees which call is pending.
+      'case "$*" in *-batch*) input=$(cat) ;; *) input= ;; esac',
+      `printf '%s %s\\n' "$*" "$input" >> ${calls}`,
+      'sleep 0.7',
+      'printf \'%s\\n\' "$input" | /usr/sbin/ip "$@"',
+    ];
+    writeFileSync(join(dir, 'ip'), `${slowIp.join('\n')}\n`, { mode: 0o755 });
+    const slowPath = `${dir}:${process.env.PATH ?? ''}`;
+    // `ip netns exec` itself by its full path: the slow one is only for the plugin's own calls.
+
+    const pod = await c.lab.container('orphan');
+    const call = (cmd: string, path: string) =>
+      execa('/usr/sbin/ip', ['netns', 'exec', h1.name, bin('bridge-route')], {
+        env: {
+          PATH: path,
+          CNI_COMMAND: cmd,
+          CNI_CONTAINERID: 'orphan',
+          CNI_NETNS: pod.path,
+          CNI_IFNAME: 'eth0',
+          CNI_PATH: BIN,
+        },
+        extendEnv: false,
+        input: JSON.stringify(c.conf(h1)),
+        reject: false,
+      });
+    const add = call('ADD', slowPath);
+    // Kill once the batch that creates the veth has been started (it is still sleeping).
+    while (!(existsSync(calls) && readFileSync(calls, 'utf8').includes('veth'))) await sleep(20);
+    add.kill('SIGKILL');
+    t.equal((await add).signal, 'SIGKILL', 'the ADD was killed mid-way');
+    const del = await call('DEL', process.env.PATH ?? '');
+    t.equal(del.exitCode, 0, `DEL ${del.stdout}`);
+    await sleep(1500); // anything the orphan would still do has happened by now
+    const links = JSON.parse(await ip(['-j', 'link', 'show', 'type', 'veth'], h1.name)) as {
+      ifname: string;
+    }[];
+    t.same(
+      links.map((l) => l.ifname).filter((n) => n !== 'eth0'),
+      [],
+      'no veth left: DEL ran after the orphan',
+    );
+    t.same(leaseFiles(h1), [], 'no lease left');
+  },
+);

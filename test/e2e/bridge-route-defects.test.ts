@@ -1,0 +1,214 @@
+// Regressions of the engine issue's defects, each on the real kernel through the built plugin, and
+// every verb after each: a repeated ADD, DEL with bad or missing inputs, GC's reach, peer input,
+// and two networks sharing a host.
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import t from 'tap';
+import { Cluster, type ClusterHost, leaseFiles, type Pod } from '../helpers/cluster.js';
+import { inNs, ip } from '../helpers/lab.js';
+import { callPlugin } from '../helpers/plugin.js';
+import { pings } from '../helpers/tcp.js';
+
+const withPrev = (c: Cluster, pod: Pod, extra: Record<string, unknown> = {}) => ({
+  ...c.conf(pod.host, extra),
+  prevResult: pod.result,
+});
+const hostLinks = async (host: ClusterHost) =>
+  (JSON.parse(await ip(['-j', 'link', 'show'], host.name)) as { ifname: string; ifalias?: string }[])
+    .filter((l) => l.ifalias?.startsWith('cni-suite/'))
+    .map((l) => l.ifname);
+const nftText = async (host: ClusterHost) =>
+  (await inNs(host.name, 'nft', ['list', 'table', 'inet', 'cni_suite'], { reject: false })).stdout;
+const gcConf = (c: Cluster, host: ClusterHost, keep: Pod[], extra: Record<string, unknown> = {}) => ({
+  ...c.conf(host, extra),
+  cniVersion: '1.1.0',
+  'cni.dev/valid-attachments': keep.map((p) => ({ containerID: p.id, ifname: p.ifname })),
+});
+const nobody = { id: '', path: '', ifname: '' };
+
+t.test('a repeated ADD of a live attachment is refused and leaves the live pod working', async (t) => {
+  const c = await Cluster.create(t, { hosts: 1 });
+  const [h1] = c.hosts as [ClusterHost];
+  const a = await c.addPod(h1, 'a');
+  const b = await c.addPod(h1, 'b');
+  const again = await c.call(h1, 'ADD', a);
+  t.equal(again.exitCode, 1, 'the second ADD fails');
+  t.match(again.json, { code: 102, msg: /already holds/ }, 'with a clear error');
+  t.ok(await pings(a.name, b.ip), 'the first pod still has its eth0 and reaches its neighbour');
+  t.ok(await pings(b.name, a.ip), 'and is reached');
+  t.equal((await c.call(h1, 'CHECK', a, withPrev(c, a))).exitCode, 0, 'CHECK passes');
+  t.match(await nftText(h1), a.id, 'its firewall entry is still there');
+  t.equal((await c.call(h1, 'DEL', a)).exitCode, 0, 'DEL');
+  t.equal((await c.call(h1, 'DEL', b)).exitCode, 0);
+  t.same(await hostLinks(h1), [], 'nothing left');
+  t.same(leaseFiles(h1), []);
+});
+
+t.test(
+  'a repeated ADD whose IPAM would answer (new IPAM state) still meets the live veth: 105',
+  async (t) => {
+    const c = await Cluster.create(t, { hosts: 1 });
+    const [h1] = c.hosts as [ClusterHost];
+    const a = await c.addPod(h1, 'a');
+    // Another data dir: IPAM knows nothing of `a`, so only the host link can tell it is attached.
+    const fresh = mkdtempSync(join(tmpdir(), 'cs-ipam-fresh-'));
+    t.teardown(() => rmSync(fresh, { recursive: true, force: true }));
+    const ipam = { type: 'host-local', ranges: [[{ subnet: h1.podCIDR }]], dataDir: fresh };
+    const again = await c.call(h1, 'ADD', a, c.conf(h1, { ipam }));
+    t.match(again.json, { code: 105, msg: /attached as eth0 already/ }, 'refused, naming the attachment');
+    t.same(leaseFiles({ dataDir: fresh }), [], 'the lease this ADD took was released');
+    t.ok(await pings(a.name, '10.244.1.1'), 'the live pod still reaches its gateway');
+  },
+);
+
+t.test(
+  'DEL is total: ADD-time config errors, a malformed prevResult, a vanished netns, no nft',
+  async (t) => {
+    const c = await Cluster.create(t, { hosts: 1 });
+    const [h1] = c.hosts as [ClusterHost];
+    const cases: [string, (pod: Pod) => Promise<Record<string, unknown>>][] = [
+      ['config that ADD refuses', async () => c.conf(h1, { isolation: 'total', mtu: 20, peers: 'none' })],
+      [
+        'a malformed prevResult',
+        async (pod) => withPrev(c, pod, { prevResult: { ips: [{ address: 'x' }] } }),
+      ],
+      [
+        'a vanished netns',
+        async (pod) => {
+          await ip(['netns', 'del', pod.name]);
+          return c.conf(h1);
+        },
+      ],
+    ];
+    for (const [what, prepare] of cases) {
+      const pod = await c.addPod(h1, `p${cases.findIndex((x) => x[0] === what)}`);
+      const conf = await prepare(pod);
+      const del = await c.call(h1, 'DEL', pod, conf);
+      t.equal(del.exitCode, 0, `DEL with ${what} ${del.stdout}`);
+      t.equal((await c.call(h1, 'DEL', pod, conf)).exitCode, 0, `and again (${what})`);
+    }
+    // No nft on the plugin's PATH: ip and the rest are there, nft is not.
+    const pod = await c.addPod(h1, 'nonft');
+    const bin = mkdtempSync(join(tmpdir(), 'cs-nonft-'));
+    t.teardown(() => rmSync(bin, { recursive: true, force: true }));
+    for (const tool of ['/usr/sbin/ip', '/usr/bin/nsenter', '/usr/bin/flock'])
+      symlinkSync(tool, join(bin, basename(tool)));
+    t.notOk(existsSync(join(bin, 'nft')), 'positive control: nft is really missing from that PATH');
+    const noNft = await callPlugin('bridge-route', c.conf(h1), {
+      command: 'DEL',
+      containerId: pod.id,
+      netns: pod.path,
+      ifname: 'eth0',
+      hostNetns: h1.name,
+      env: { PATH: bin },
+    });
+    t.equal(noNft.exitCode, 0, `DEL without nft ${noNft.stdout}`);
+    t.same(await hostLinks(h1), [], 'every host link is gone');
+    t.same(leaseFiles(h1), [], 'every lease is released');
+    t.notMatch(await nftText(h1), /p0|p1|p2/, 'the firewall entries of the first three are gone');
+  },
+);
+
+t.test(
+  'GC: IPAM GC runs when the peersFile is unreadable; links of any kind are found by alias',
+  async (t) => {
+    const c = await Cluster.create(t, { hosts: 1 });
+    const [h1] = c.hosts as [ClusterHost];
+    const keep = await c.addPod(h1, 'keep');
+    const stale = await c.addPod(h1, 'stale');
+    // A host link of another kind, owned by an attachment GC does not keep.
+    await ip(['link', 'add', 'ghost0', 'type', 'bridge'], h1.name);
+    await ip(['link', 'set', 'ghost0', 'alias', 'cni-suite/podnet/ghost/eth0'], h1.name);
+    const gc = await c.call(
+      h1,
+      'GC',
+      nobody,
+      gcConf(c, h1, [keep], { peersFile: join(h1.dataDir, 'missing.json') }),
+    );
+    t.match(gc.json, { code: 7, msg: /peersFile .* cannot be read/ }, 'the unreadable peersFile is reported');
+    t.same(leaseFiles(h1), [keep.ip], 'but the stale lease was released');
+    t.equal((await hostLinks(h1)).length, 1, 'the stale veth and the ghost bridge are gone');
+    t.notMatch(await nftText(h1), stale.id, 'the stale firewall entry is gone');
+    t.equal((await c.call(h1, 'GC', nobody, gcConf(c, h1, [keep]))).exitCode, 0, 'GC with a good config');
+    t.equal((await c.call(h1, 'CHECK', keep, withPrev(c, keep))).exitCode, 0, 'the kept pod checks out');
+  },
+);
+
+t.test('a peer podCIDR with host bits is code 7 naming the field, and nothing is created', async (t) => {
+  const c = await Cluster.create(t, { hosts: 1 });
+  const [h1] = c.hosts as [ClusterHost];
+  const ns = await c.lab.container('bad');
+  const conf = c.conf(h1, { peers: [{ name: 'h2', nodeIP: '192.168.100.12', podCIDR: '10.244.2.7/24' }] });
+  const r = await c.call(h1, 'ADD', { id: 'bad', path: ns.path, ifname: 'eth0' }, conf);
+  t.match(r.json, {
+    code: 7,
+    msg: 'peers[0].podCIDR "10.244.2.7/24" has host bits set; use "10.244.2.0/24"',
+  });
+  t.same(await hostLinks(h1), []);
+  t.notOk(existsSync(join(h1.dataDir, 'podnet')), 'IPAM was never asked');
+  const fixed = c.conf(h1, { peers: [{ name: 'h2', nodeIP: '192.168.100.12', podCIDR: '10.244.2.0/24' }] });
+  const ok = await c.call(h1, 'ADD', { id: 'bad', path: ns.path, ifname: 'eth0' }, fixed);
+  t.equal(ok.exitCode, 0, 'positive control: the same ADD with the subnet written right works');
+  t.match(await ip(['route', 'show', 'proto', '201'], h1.name), '10.244.2.0/24 via 192.168.100.12');
+});
+
+t.test(
+  'two bridge-route networks on one host keep their own peer routes through ADD, DEL and GC',
+  async (t) => {
+    const c = await Cluster.create(t);
+    const [h1, h2] = c.hosts as [ClusterHost, ClusterHost];
+    // A second network: its own bridge, subnets 10.245.<n>.0/24, its own peers, its own leases.
+    const netB = (h: ClusterHost) => {
+      const dataDir = join(h.dataDir, 'b');
+      mkdirSync(dataDir, { recursive: true });
+      return c.conf(h, {
+        name: 'netb',
+        bridge: 'cnib',
+        clusterCIDR: '10.245.0.0/16',
+        peers: c.hosts.map((x, i) => ({ name: x.name, nodeIP: x.ip, podCIDR: `10.245.${i + 1}.0/24` })),
+        ipam: {
+          type: 'host-local',
+          ranges: [[{ subnet: `10.245.${c.hosts.indexOf(h) + 1}.0/24` }]],
+          dataDir,
+        },
+      });
+    };
+    const a1 = await c.addPod(h1, 'a1');
+    const b1 = await c.addPod(h1, 'b1', netB(h1));
+    const a2 = await c.addPod(h2, 'a2');
+    const b2 = await c.addPod(h2, 'b2', netB(h2));
+    const routes = () => ip(['route', 'show', 'proto', '201'], h1.name);
+    const both = async (when: string) => {
+      const r = await routes();
+      t.match(r, `10.244.2.0/24 via ${h2.ip}`, `network podnet's route on h1 ${when}`);
+      t.match(r, `10.245.2.0/24 via ${h2.ip}`, `network netb's route on h1 ${when}`);
+    };
+    await both('after both ADDs');
+    t.ok(await pings(a1.name, a2.ip), 'podnet across hosts');
+    t.ok(await pings(b1.name, b2.ip), 'netb across hosts');
+    t.equal((await c.call(h1, 'GC', nobody, gcConf(c, h1, [a1]))).exitCode, 0, 'GC of podnet');
+    t.equal(
+      (await c.call(h1, 'GC', nobody, { ...gcConf(c, h1, [b1]), ...netB(h1), cniVersion: '1.1.0' })).exitCode,
+      0,
+      'GC of netb',
+    );
+    await both('after both GCs');
+    t.equal((await c.call(h1, 'DEL', a1)).exitCode, 0);
+    const a3 = await c.addPod(h1, 'a3');
+    await both('after a DEL and an ADD of podnet');
+    t.ok(await pings(b1.name, b2.ip), 'netb still crosses hosts');
+    t.ok(await pings(a3.name, a2.ip), 'and podnet too');
+    // A GC of netb with a peer gone removes netb's route only.
+    const fewer = {
+      ...netB(h1),
+      peers: [],
+      cniVersion: '1.1.0',
+      'cni.dev/valid-attachments': [{ containerID: b1.id, ifname: 'eth0' }],
+    };
+    t.equal((await c.call(h1, 'GC', nobody, fewer)).exitCode, 0);
+    const after = await routes();
+    t.notMatch(after, '10.245.2.0/24', "netb's route is gone with its peer");
+    t.match(after, '10.244.2.0/24', "podnet's route stays");
+  },
+);

@@ -17,7 +17,7 @@ import { loadPeers } from '../peers.js';
 import type { RouteOwner, Snapshot } from '../state.js';
 import { settleAll, type UndoStack, withUndo } from '../undo.js';
 import { converge, MissingObject, readAll, readAndWrite, WriteFailed } from './host.js';
-import { attachmentOf, type NetPlugin, routeOwner } from './plugin.js';
+import { attachmentOf, type NetPlugin, type PlanInput, routeOwner } from './plugin.js';
 import { deleteLinks } from './prune.js';
 
 export async function add<C extends NetworkConfig>(p: NetPlugin<C>, req: Request): Promise<Result> {
@@ -29,14 +29,10 @@ export async function add<C extends NetworkConfig>(p: NetPlugin<C>, req: Request
   try {
     return await withUndo(req.log, async (undo) => {
       const leased = lease(req, undo);
-      const wired = (async () => {
-        const input = { cfg, peers, att, netns: req.netns, mtu: cfg.mtu ?? (await uplinkMtu()) };
-        const host = { plan: p.plan({ ...input, ipam: undefined }), owner, ipamAccepted: leased, req, undo };
-        return { input, snap: await wireHost(host) };
-      })();
-      const [ipam, { input, snap }] = await settleAll([leased, wired]);
-      const plan = p.plan({ ...input, ipam });
-
+      const input = { cfg, peers, att, netns: req.netns };
+      const wired = wireHost({ p, input, owner, ipamAccepted: leased, req, undo });
+      const [ipam, { mtu, snap }] = await settleAll([leased, wired]);
+      const plan = p.plan({ ...input, mtu, ipam });
       await settleAll([
         ipBatch(podCommands(plan.pod), { netns: req.netns }),
         convergeShared(plan, snap, owner, req),
@@ -61,12 +57,19 @@ async function lease(req: Request, undo: UndoStack): Promise<Result> {
   return result;
 }
 
-interface HostStep {
-  plan: Plan;
+interface HostStep<C extends NetworkConfig> {
+  p: NetPlugin<C>;
+  input: Omit<PlanInput<C>, 'mtu' | 'ipam'>;
   owner: RouteOwner;
   ipamAccepted: Promise<unknown>;
   req: Request;
   undo: UndoStack;
+}
+
+/** The host side while IPAM runs: the MTU (the uplink's unless configured), then the links. */
+async function wireHost<C extends NetworkConfig>(s: HostStep<C>): Promise<{ mtu: number; snap: Snapshot }> {
+  const mtu = s.input.cfg.mtu ?? (await uplinkMtu());
+  return { mtu, snap: await createHostLinks(s, s.p.plan({ ...s.input, mtu, ipam: undefined })) };
 }
 
 /**
@@ -75,11 +78,15 @@ interface HostStep {
  * A link is undone only if the batch got past creating it, so an ADD repeated for a live
  * attachment fails on EEXIST and leaves the live one alone.
  */
-async function wireHost(s: HostStep, sharedCreated = false): Promise<Snapshot> {
-  const creates = s.plan.hostLinks.map((link) => ({ name: link.name, cmds: createLinkCommands(link) }));
+async function createHostLinks<C extends NetworkConfig>(
+  s: HostStep<C>,
+  plan: Plan,
+  sharedCreated = false,
+): Promise<Snapshot> {
+  const creates = plan.hostLinks.map((link) => ({ name: link.name, cmds: createLinkCommands(link) }));
   try {
     const snap = await readAndWrite(
-      s.plan.shared,
+      plan.shared,
       s.owner,
       creates.flatMap((c) => c.cmds),
     );
@@ -88,8 +95,8 @@ async function wireHost(s: HostStep, sharedCreated = false): Promise<Snapshot> {
   } catch (err) {
     if (err instanceof MissingObject && !sharedCreated) {
       await s.ipamAccepted;
-      await converge(s.plan.shared, await readAll(s.plan.shared, s.owner), s.owner, s.req.log);
-      return wireHost(s, true);
+      await converge(plan.shared, await readAll(plan.shared, s.owner), s.owner, s.req.log);
+      return createHostLinks(s, plan, true);
     }
     if (!(err instanceof WriteFailed)) throw err;
     let line = 0;

@@ -1,9 +1,9 @@
 // The engine's reads and writes in one netns: a targeted read of what a plan names (cheap, the hot
 // path), a full read (when a targeted one finds something missing), and convergence: the
 // differences' fixes written in one `ip` run.
-import { CniError, configError } from '../../cni/errors.js';
+import { configError } from '../../cni/errors.js';
 import type { Logger } from '../../cni/log.js';
-import { BatchError, ipBatch, ipJsonBatch, isExists } from '../../sys/ip.js';
+import { BatchError, ipBatch, ipJsonBatch, isExists, isNotFound } from '../../sys/ip.js';
 import { ensureSysctl, readSysctl } from '../../sys/sysctl.js';
 import { randomMac } from '../attachment.js';
 import { type Difference, diff } from '../diff.js';
@@ -29,8 +29,10 @@ export async function readAndWrite(
     return withSysctls(parseSnapshot(reads, answers, owner), objects);
   } catch (err) {
     const at = err instanceof BatchError ? err.failedAt : undefined;
-    if (at !== undefined && at < reads.length)
+    if (at !== undefined && at < reads.length && isNotFound(err))
       throw new MissingObject(reads[at]?.argv.join(' ') ?? '', err as BatchError);
+    if (at !== undefined && at < reads.length) throw err;
+
     throw new WriteFailed(at === undefined ? undefined : at - reads.length, err);
   }
 }
@@ -131,7 +133,3 @@ export async function converge(
 
 const ipCommands = (diffs: readonly Difference[]) =>
   diffs.flatMap((d) => d.fixes.flatMap((f) => ('ip' in f ? [f.ip] : [])));
-
-/** A CniError for a failed difference. */
-export const differenceError = (code: number, d: Difference) =>
-  new CniError(code, `${d.object} ${d.problem}`);

@@ -1,6 +1,7 @@
-// Desired objects as `ip` command lines (argv without the program), for batches.
+// Desired objects as `ip` (and, for FDB entries, `bridge`) command lines, argv without the program,
+// for batches.
 import { ipFamily } from './ip.js';
-import type { AddrSpec, LinkSpec, NeighSpec, NetObject, RouteSpec } from './model.js';
+import type { AddrSpec, FdbSpec, LinkSpec, NeighSpec, PodObject, RouteSpec } from './model.js';
 
 const opt = (cond: unknown, ...args: string[]) => (cond ? args : []);
 const num = (flag: string, v: number | undefined) => (v === undefined ? [] : [flag, String(v)]);
@@ -88,10 +89,25 @@ export const neighCommand = (n: NeighSpec): string[] => [
   'permanent',
 ];
 
-/** Inside the pod, where its links already exist: bring them to the spec, then addresses and routes, in plan order. */
-export const podCommands = (objects: readonly NetObject[]): string[][] => objects.flatMap(podObjectCommands);
+/** A `bridge fdb` line; flood entries are appended (a device has one per peer), others replaced. */
+export const fdbCommand = (f: FdbSpec, verb: 'set' | 'del' = 'set'): string[] => [
+  'fdb',
+  verb === 'del' ? 'del' : f.mac === FLOOD_MAC ? 'append' : 'replace',
+  f.mac,
+  'dev',
+  f.dev,
+  'dst',
+  f.dst,
+  'self',
+  ...(verb === 'del' ? [] : ['permanent']),
+];
 
-function podObjectCommands(o: NetObject): string[][] {
+export const FLOOD_MAC = '00:00:00:00:00:00';
+
+/** Inside the pod, where its links already exist: bring them to the spec, then addresses and routes, in plan order. */
+export const podCommands = (objects: readonly PodObject[]): string[][] => objects.flatMap(podObjectCommands);
+
+function podObjectCommands(o: PodObject): string[][] {
   switch (o.kind) {
     case 'link':
       return setLinkCommands(o);

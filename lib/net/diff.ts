@@ -1,12 +1,19 @@
 // The pure heart of the engine: desired objects against a snapshot of what exists, as a list of
 // differences, each naming the object, what is wrong, and the commands that fix it. ADD and GC
 // write the fixes; CHECK reports the first difference.
-import { addrCommand, createLinkCommands, neighCommand, routeCommand, setLinkCommands } from './commands.js';
+import {
+  addrCommand,
+  createLinkCommands,
+  fdbCommand,
+  neighCommand,
+  routeCommand,
+  setLinkCommands,
+} from './commands.js';
 import { sameDst } from './ip.js';
-import type { HostObject, LinkSpec, RouteSpec } from './model.js';
+import type { FdbSpec, HostObject, LinkSpec, NeighSpec, RouteSpec } from './model.js';
 import type { RouteOwner, Snapshot } from './state.js';
 
-export type Fix = { ip: string[] } | { sysctl: [key: string, value: string] };
+export type Fix = { ip: string[] } | { bridge: string[] } | { sysctl: [key: string, value: string] };
 
 export interface Difference {
   object: string;
@@ -68,6 +75,14 @@ export function diff(
           });
         break;
       }
+      case 'fdb':
+        if (!snap.fdb.get(o.dev)?.some((e) => e.mac === o.mac && e.dst === o.dst))
+          out.push({
+            object: `FDB entry ${o.mac} dst ${o.dst} on ${o.dev}`,
+            problem: 'is missing',
+            fixes: [{ bridge: fdbCommand(o) }],
+          });
+        break;
       case 'sysctl':
         if (snap.sysctls.get(o.key) !== o.value)
           out.push({
@@ -79,6 +94,32 @@ export function diff(
     }
   }
   if (owner) out.push(...staleRoutes(desired, snap, owner));
+  for (const o of desired)
+    if (o.kind === 'link' && o.ownsEntries) out.push(...staleEntries(o.name, desired, snap));
+  return out;
+}
+
+/** Permanent neighbours and FDB entries on a link that owns its entries, which the plan no longer has. */
+function staleEntries(dev: string, desired: readonly HostObject[], snap: Snapshot): Difference[] {
+  const neighs = desired.filter((o): o is NeighSpec => o.kind === 'neigh' && o.dev === dev);
+  const fdb = desired.filter((o): o is FdbSpec => o.kind === 'fdb' && o.dev === dev);
+  const out: Difference[] = [];
+  for (const n of snap.neighs.get(dev) ?? []) {
+    if (!n.state?.includes('PERMANENT') || neighs.some((w) => w.ip === n.dst)) continue;
+    out.push({
+      object: `neighbour ${n.dst} on ${dev}`,
+      problem: 'is stale (not in the plan)',
+      fixes: ipFixes([['neigh', 'del', n.dst, 'dev', dev]]),
+    });
+  }
+  for (const e of snap.fdb.get(dev) ?? []) {
+    if (e.state !== 'permanent' || !e.dst || fdb.some((w) => w.mac === e.mac && w.dst === e.dst)) continue;
+    out.push({
+      object: `FDB entry ${e.mac} dst ${e.dst} on ${dev}`,
+      problem: 'is stale (not in the plan)',
+      fixes: [{ bridge: fdbCommand({ kind: 'fdb', dev, mac: e.mac, dst: e.dst }, 'del') }],
+    });
+  }
   return out;
 }
 

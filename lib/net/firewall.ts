@@ -7,11 +7,10 @@
 //   fragment no longer asked for is deleted;
 // - per attachment: its pod addresses as elements of the network's pod sets, with the attachment
 //   key as comment, so DEL and GC find them without the container.
-import { readRegularFile, writeFileAtomic } from '../sys/files.js';
-import { ownNetnsId } from '../sys/netns.js';
 import { nftApply, nftList, nftString } from '../sys/nft.js';
-import { networkGroup, networkTag, shortHash } from './attachment.js';
+import { networkGroup, networkTag } from './attachment.js';
 import { ipFamily } from './ip.js';
+import { stamp } from './stamp.js';
 
 const TABLE = 'cni_suite';
 
@@ -128,32 +127,6 @@ export function attachmentScript(network: string, key: string, addresses: readon
     .join('');
 }
 
-/** Where the digest of the last applied network rules is kept: tmpfs, gone at reboot like the rules. */
-const STAMP_DIR = '/run/cni-suite';
-
-/** The stamp file of a network in this netns (netns "hosts" on one machine share /run, not rules). */
-function stampFile(network: string): string | undefined {
-  const netns = ownNetnsId();
-  return netns ? `${STAMP_DIR}/${networkTag(network)}-${netns}.nft` : undefined;
-}
-
-function readStamp(file: string): string | undefined {
-  try {
-    return readRegularFile(file, 64);
-  } catch {
-    return undefined;
-  }
-}
-
-/** Best effort: without a stamp the next ADD just rewrites the rules. */
-function writeStamp(file: string, digest: string): void {
-  try {
-    writeFileAtomic(file, digest);
-  } catch {
-    // read-only /run: always take the full path
-  }
-}
-
 /**
  * The network's rules and one attachment's addresses, in one transaction. When the rules are what
  * this host last applied, only the addresses are added (half the cost); if that finds the table or
@@ -166,8 +139,8 @@ export async function ensureFirewall(
 ): Promise<void> {
   const rules = networkScript(fw);
   const elements = attachmentScript(fw.network, key, addresses);
-  const stamp = stampFile(fw.network);
-  if (stamp && readStamp(stamp) === shortHash(rules)) {
+  const applied = stamp(fw.network, 'nft');
+  if (applied.matches(rules)) {
     try {
       return await nftApply(elements);
     } catch {
@@ -175,15 +148,14 @@ export async function ensureFirewall(
     }
   }
   await nftApply(rules + elements);
-  if (stamp) writeStamp(stamp, shortHash(rules));
+  applied.record(rules);
 }
 
 /** Rewrites the network's rules unconditionally (GC: heals what was changed by hand). */
 export async function applyNetworkRules(fw: FirewallSpec): Promise<void> {
   const rules = networkScript(fw);
   await nftApply(rules);
-  const stamp = stampFile(fw.network);
-  if (stamp) writeStamp(stamp, shortHash(rules));
+  stamp(fw.network, 'nft').record(rules);
 }
 
 interface Element {

@@ -1,5 +1,4 @@
 // The desired state a plugin's `plan` returns, as typed objects the engine can read, diff and write.
-// (FDB entries join the kinds with the vxlan plugin, their first user.)
 // Ownership: shared objects belong to (plugin, network) and are converged; an attachment's objects
 // belong to (plugin, network, containerID, ifname) and are created by ADD and pruned by key.
 import type { Dns, Interface, IpConfig, Route } from '../cni/result.js';
@@ -28,6 +27,8 @@ export interface LinkSpec {
   /** Written on attachment links so GC can tell whose they are (see attachment.ts). */
   alias?: string;
   group?: number;
+  /** The plan owns every permanent neighbour and FDB entry on this link: unplanned ones are pruned. */
+  ownsEntries?: boolean;
 }
 
 export interface AddrSpec {
@@ -62,14 +63,25 @@ export interface NeighSpec {
   lladdr: string;
 }
 
+/** A bridge FDB entry (`bridge fdb`): on a VXLAN device, where frames for `mac` are sent. */
+export interface FdbSpec {
+  kind: 'fdb';
+  dev: string;
+  /** 00:00:00:00:00:00 is a flood entry (broadcast and unknown destinations); a device may have several. */
+  mac: string;
+  dst: string;
+}
+
 export interface SysctlSpec {
   kind: 'sysctl';
   key: string;
   value: string;
 }
 
-/** Objects living in a netns, reconciled through `ip`. */
-export type NetObject = LinkSpec | AddrSpec | RouteSpec | NeighSpec;
+/** Objects inside a pod, written through `ip` once its links exist. */
+export type PodObject = LinkSpec | AddrSpec | RouteSpec | NeighSpec;
+/** Objects living in a netns, reconciled through `ip` (FDB entries through `bridge`). */
+export type NetObject = PodObject | FdbSpec;
 export type HostObject = NetObject | SysctlSpec;
 
 export interface Plan {
@@ -78,7 +90,7 @@ export interface Plan {
   /** The attachment's links in the host netns (a veth's host end), created by ADD, deleted by DEL. */
   hostLinks: LinkSpec[];
   /** The attachment's objects inside the pod: addresses, the link brought up, routes. */
-  pod: NetObject[];
+  pod: PodObject[];
   firewall: FirewallSpec | undefined;
   /** The result's interfaces; a host link's MAC, when not fixed, is read back by the engine. */
   interfaces: Interface[];

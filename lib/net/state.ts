@@ -1,7 +1,8 @@
-// What exists, read in one `ip -j -d -batch` run (sysctls from /proc/sys): the reads a set of desired
-// objects needs, and the snapshot they parse into. A read of a missing device fails the batch at its line, which is how
-// the engine learns that a shared link does not exist yet.
-import type { IpAddrInfo, IpLink, IpNeigh, IpRoute } from '../sys/ip.js';
+// What exists: the reads a set of desired objects needs, and the snapshot they parse into. `ip`
+// reads run in one `ip -j -d -batch`, FDB reads in one `bridge -j -batch`, sysctls come from
+// /proc/sys. A read of a missing device fails the batch at its line, which is how the engine
+// learns that a shared link does not exist yet.
+import type { IpAddrInfo, IpFdb, IpLink, IpNeigh, IpRoute } from '../sys/ip.js';
 import type { HostObject } from './model.js';
 
 export interface Snapshot {
@@ -11,6 +12,7 @@ export interface Snapshot {
   /** The routes marked with the owner's proto and metric. */
   routes: IpRoute[];
   neighs: Map<string, IpNeigh[]>;
+  fdb: Map<string, IpFdb[]>;
   /** Current values of the sysctls the plan names (read from /proc/sys, not through ip). */
   sysctls: Map<string, string>;
 }
@@ -20,6 +22,7 @@ export const emptySnapshot = (): Snapshot => ({
   addrs: new Map(),
   routes: [],
   neighs: new Map(),
+  fdb: new Map(),
   sysctls: new Map(),
 });
 
@@ -29,25 +32,30 @@ export interface RouteOwner {
   metric: number;
 }
 
-export type Read = { what: 'addr' | 'route' | 'neigh'; argv: string[] };
+/** One read; `fdb` reads are `bridge` commands, the others `ip` commands. */
+export type Read = { what: 'addr' | 'route' | 'neigh' | 'fdb'; argv: string[] };
 
 /**
  * The reads covering `objects`: each link with its addresses (`ip -d addr show` prints the link's
  * details too; addresses planned later, once IPAM answered, are known as well), the devices
- * holding addresses or neighbours, our routes.
+ * holding addresses, neighbours or FDB entries (all of them on a link that owns its entries), our
+ * routes.
  */
 export function readsFor(objects: readonly HostObject[], owner: RouteOwner | undefined): Read[] {
   const reads: Read[] = [];
   const seen = new Set<string>();
   const add = (what: Read['what'], argv: string[]) => {
-    const key = argv.join(' ');
+    const key = `${what} ${argv.join(' ')}`;
     if (!seen.has(key)) reads.push({ what, argv });
     seen.add(key);
   };
   for (const o of objects) {
     if (o.kind === 'link') add('addr', ['addr', 'show', 'dev', o.name]);
     if (o.kind === 'addr') add('addr', ['addr', 'show', 'dev', o.dev]);
-    if (o.kind === 'neigh') add('neigh', ['neigh', 'show', 'dev', o.dev]);
+    if (o.kind === 'neigh' || (o.kind === 'link' && o.ownsEntries))
+      add('neigh', ['neigh', 'show', 'dev', o.kind === 'link' ? o.name : o.dev]);
+    if (o.kind === 'fdb' || (o.kind === 'link' && o.ownsEntries))
+      add('fdb', ['fdb', 'show', 'dev', o.kind === 'link' ? o.name : o.dev]);
   }
   // With an owner: its routes, even with none wanted, so that routes left over from an older plan
   // are pruned. Without one (inside a pod): every main-table route, when routes are wanted.
@@ -82,6 +90,9 @@ export function parseSnapshot(
         break;
       case 'neigh':
         snap.neighs.set(r.argv[3] ?? '', answer as IpNeigh[]);
+        break;
+      case 'fdb':
+        snap.fdb.set(r.argv[3] ?? '', answer as IpFdb[]);
         break;
     }
   });

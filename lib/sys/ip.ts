@@ -1,4 +1,5 @@
-// iproute2: JSON reads (`ip -j`), batched writes (`ip -batch -`), optionally inside a netns given by path.
+// iproute2: JSON reads (`ip -j`), batched writes (`ip -batch -`), optionally inside a netns given by
+// path; `bridge` (FDB entries) the same way with `tool: 'bridge'`.
 import { inNetns } from './netns.js';
 import { CommandError, run } from './run.js';
 
@@ -7,20 +8,22 @@ export interface IpOptions {
   netns?: string | undefined;
   /** `-d`: link details (kind, port and bridge attributes). */
   details?: boolean;
+  /** `bridge` instead of `ip` (same batch and JSON syntax). */
+  tool?: 'ip' | 'bridge';
 }
 
 /**
  * argv running `ip args` in the netns at `path`. A netns under /run/netns (how runtimes name them)
  * is entered by ip itself (`ip -n`), saving the extra exec of nsenter.
  */
-function ipArgv(path: string | undefined, args: readonly string[]): [string, string[]] {
+function ipArgv(path: string | undefined, args: readonly string[], tool = 'ip'): [string, string[]] {
   const named = path ? /^(?:\/var)?\/run\/netns\/([^/]+)$/.exec(path) : null;
-  return named ? ['ip', ['-n', named[1]!, ...args]] : inNetns(path, 'ip', args);
+  return named ? [tool, ['-n', named[1]!, ...args]] : inNetns(path, tool, args);
 }
 
 /** `ip -j <args>` parsed; an empty answer is []. */
 export async function ipJson<T>(args: readonly string[], opts: IpOptions = {}): Promise<T> {
-  const [file, argv] = ipArgv(opts.netns, ['-j', ...args]);
+  const [file, argv] = ipArgv(opts.netns, ['-j', ...args], opts.tool);
   const out = (await run(file, argv)).stdout.trim();
   return (out ? JSON.parse(out) : []) as T;
 }
@@ -48,6 +51,7 @@ export async function ipJsonBatch<T>(
   commands: readonly (readonly string[])[],
   opts: IpOptions = {},
 ): Promise<T[][]> {
+  if (!commands.length) return [];
   // Each read prints its JSON array on a line of its own.
   return (await runBatch(commands, opts, opts.details ? ['-j', '-d'] : ['-j']))
     .split('\n')
@@ -60,11 +64,11 @@ async function runBatch(
   opts: IpOptions,
   flags: string[],
 ): Promise<string> {
-  const [file, argv] = ipArgv(opts.netns, [...flags, '-batch', '-']);
+  const [file, argv] = ipArgv(opts.netns, [...flags, '-batch', '-'], opts.tool);
   try {
     return (await run(file, argv, { input: commands.map(batchLine).join('\n') })).stdout;
   } catch (err) {
-    throw err instanceof CommandError ? new BatchError(err, commands, opts.netns) : err;
+    throw err instanceof CommandError ? new BatchError(err, commands, opts.netns, opts.tool) : err;
   }
 }
 
@@ -73,13 +77,18 @@ export class BatchError extends CommandError {
   /** Index of the failed command (the ones before it took effect, the ones after never ran), if known. */
   readonly failedAt: number | undefined;
 
-  constructor(cause: CommandError, commands: readonly (readonly string[])[], netns: string | undefined) {
+  constructor(
+    cause: CommandError,
+    commands: readonly (readonly string[])[],
+    netns: string | undefined,
+    tool = 'ip',
+  ) {
     super(cause.argv, cause.result);
     const line = Number(/Command failed -:(\d+)/.exec(cause.result.stderr)?.[1] ?? 0);
     this.failedAt = line > 0 ? line - 1 : undefined;
     const cmd = commands[line - 1];
     const why = cause.result.stderr.split('\n')[0]?.replace(/^RTNETLINK answers: /, '') ?? '';
-    this.message = `ip ${cmd ? cmd.join(' ') : 'batch'}${netns ? ` (in ${netns})` : ''}: ${why}`;
+    this.message = `${tool} ${cmd ? cmd.join(' ') : 'batch'}${netns ? ` (in ${netns})` : ''}: ${why}`;
   }
 }
 
@@ -149,6 +158,14 @@ export interface IpNeigh {
   dst: string;
   lladdr?: string;
   state?: string[];
+}
+
+/** An FDB entry as read by `bridge -j fdb show`. */
+export interface IpFdb {
+  mac: string;
+  dst?: string;
+  state?: string;
+  flags?: string[];
 }
 
 export interface IpRoute {

@@ -1,7 +1,7 @@
 // bridge-route: pods on a Linux bridge per host, direct routes to the other hosts' pod subnets,
 // NAT only for traffic leaving the cluster. A plan on the shared engine.
+import { loadBridgedConfig } from '../../lib/net/bridged.js';
 import { enginePlugin } from '../../lib/net/engine/index.js';
-import { loadConfig } from './config.js';
 import { HOST_VETH_PREFIX, plan } from './plan.js';
 
 /** Routing protocol number of bridge-route's peer routes (`ip route show proto 201`). */
@@ -11,6 +11,6 @@ export default enginePlugin({
   routeProto: PEER_ROUTE_PROTO,
   hostLinkPrefix: HOST_VETH_PREFIX,
   knownArgs: ['IP'],
-  load: loadConfig,
+  load: loadBridgedConfig,
   plan,
 });

@@ -134,12 +134,12 @@ function removeNetns(name: string): void {
   live.delete(name);
 }
 
-/** Plugins keep per-netns digests in /run/cni-suite (see lib/net/firewall.ts); drop this netns's. */
+/** Plugins keep per-netns digests in /run/cni-suite (see lib/net/stamp.ts); drop this netns's. */
 function removeStamps(name: string): void {
   try {
     const ino = statSync(`/var/run/netns/${name}`).ino;
     for (const f of readdirSync(STAMP_DIR))
-      if (f.endsWith(`-${ino}.nft`)) rmSync(`${STAMP_DIR}/${f}`, { force: true });
+      if (f.includes(`-${ino}.`)) rmSync(`${STAMP_DIR}/${f}`, { force: true });
   } catch {
     // no netns or no stamps
   }

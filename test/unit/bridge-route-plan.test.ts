@@ -1,9 +1,9 @@
 // bridge-route's plan: a pure function of config, peers, attachment and IPAM result.
 import t from 'tap';
 import type { NetConf } from '../../lib/cni/config.js';
+import { loadBridgedConfig as loadConfig } from '../../lib/net/bridged.js';
 import { networkScript } from '../../lib/net/firewall.js';
 import type { HostObject } from '../../lib/net/model.js';
-import { loadConfig } from '../../plugins/bridge-route/config.js';
 import { plan } from '../../plugins/bridge-route/plan.js';
 
 const conf = (extra: Record<string, unknown> = {}) => {
@@ -33,7 +33,7 @@ const input = (extra: Record<string, unknown> = {}) => ({
   peers,
   att,
   netns: '/run/netns/pod',
-  mtu: 1400,
+  uplink: { dev: 'eth0', mtu: 1400, addrs: ['192.168.1.11/24'] },
 });
 const kinds = (objs: HostObject[]) => objs.map((o) => o.kind);
 

@@ -12,13 +12,13 @@ import { createLinkCommands, podCommands } from '../commands.js';
 import type { NetworkConfig } from '../config.js';
 import { ensureFirewall, removeAttachments } from '../firewall.js';
 import type { AttachmentId, Plan } from '../model.js';
-import { uplinkMtu } from '../mtu.js';
 import { loadPeers } from '../peers.js';
 import type { RouteOwner, Snapshot } from '../state.js';
 import { settleAll, type UndoStack, withUndo } from '../undo.js';
 import { converge, MissingObject, readAll, readAndWrite, WriteFailed } from './host.js';
-import { attachmentOf, type NetPlugin, type PlanInput, routeOwner } from './plugin.js';
+import { attachmentOf, type NetPlugin, type PlanInput, routeOwner, uplinkFor } from './plugin.js';
 import { deleteLinks } from './prune.js';
+import { type SharedScope, sharedScope } from './scope.js';
 
 export async function add<C extends NetworkConfig>(p: NetPlugin<C>, req: Request): Promise<Result> {
   const cfg = p.load(req.conf);
@@ -31,11 +31,11 @@ export async function add<C extends NetworkConfig>(p: NetPlugin<C>, req: Request
       const leased = lease(req, undo);
       const input = { cfg, peers, att, netns: req.netns };
       const wired = wireHost({ p, input, owner, ipamAccepted: leased, req, undo });
-      const [ipam, { mtu, snap }] = await settleAll([leased, wired]);
-      const plan = p.plan({ ...input, mtu, ipam });
+      const [ipam, { uplink, scope, snap }] = await settleAll([leased, wired]);
+      const plan = p.plan({ ...input, uplink, ipam });
       await settleAll([
         ipBatch(podCommands(plan.pod), { netns: req.netns }),
-        convergeShared(plan, snap, owner, req),
+        convergeShared(plan, scope, snap, req),
         ensureAttachmentFirewall(plan, att, undo),
       ]);
       return resultOf(plan, snap);
@@ -59,17 +59,19 @@ async function lease(req: Request, undo: UndoStack): Promise<Result> {
 
 interface HostStep<C extends NetworkConfig> {
   p: NetPlugin<C>;
-  input: Omit<PlanInput<C>, 'mtu' | 'ipam'>;
+  input: Omit<PlanInput<C>, 'uplink' | 'ipam'>;
   owner: RouteOwner;
   ipamAccepted: Promise<unknown>;
   req: Request;
   undo: UndoStack;
 }
 
-/** The host side while IPAM runs: the MTU (the uplink's unless configured), then the links. */
-async function wireHost<C extends NetworkConfig>(s: HostStep<C>): Promise<{ mtu: number; snap: Snapshot }> {
-  const mtu = s.input.cfg.mtu ?? (await uplinkMtu());
-  return { mtu, snap: await createHostLinks(s, s.p.plan({ ...s.input, mtu, ipam: undefined })) };
+/** The host side while IPAM runs: the uplink (when the plan needs it), the scope, then the links. */
+async function wireHost<C extends NetworkConfig>(s: HostStep<C>) {
+  const uplink = await uplinkFor(s.p, s.input.cfg);
+  const plan = s.p.plan({ ...s.input, uplink, ipam: undefined });
+  const scope = sharedScope(s.input.cfg.network, plan.shared, s.owner);
+  return { uplink, scope, snap: await createHostLinks(s, plan, scope) };
 }
 
 /**
@@ -81,13 +83,14 @@ async function wireHost<C extends NetworkConfig>(s: HostStep<C>): Promise<{ mtu:
 async function createHostLinks<C extends NetworkConfig>(
   s: HostStep<C>,
   plan: Plan,
+  scope: SharedScope,
   sharedCreated = false,
 ): Promise<Snapshot> {
   const creates = plan.hostLinks.map((link) => ({ name: link.name, cmds: createLinkCommands(link) }));
   try {
     const snap = await readAndWrite(
-      plan.shared,
-      s.owner,
+      scope.select(plan.shared),
+      scope.owner,
       creates.flatMap((c) => c.cmds),
     );
     for (const c of creates) s.undo.push(`delete ${c.name}`, () => deleteLinks([c.name]));
@@ -96,7 +99,7 @@ async function createHostLinks<C extends NetworkConfig>(
     if (err instanceof MissingObject && !sharedCreated) {
       await s.ipamAccepted;
       await converge(plan.shared, await readAll(plan.shared, s.owner), s.owner, s.req.log);
-      return createHostLinks(s, plan, true);
+      return createHostLinks(s, plan, scope, true);
     }
     if (!(err instanceof WriteFailed)) throw err;
     let line = 0;
@@ -115,8 +118,9 @@ async function createHostLinks<C extends NetworkConfig>(
 }
 
 /** Shared state is no attachment's: no undo. An unreachable peer must not fail this pod's ADD. */
-async function convergeShared(plan: Plan, snap: Snapshot, owner: RouteOwner, req: Request) {
-  const failed = await converge(plan.shared, snap, owner, req.log);
+async function convergeShared(plan: Plan, scope: SharedScope, snap: Snapshot, req: Request) {
+  const failed = await converge(scope.select(plan.shared), snap, scope.owner, req.log);
+  scope.converged(failed);
   if (failed.length)
     req.log.warn(`peers not on-link, no route installed: ${failed.map((d) => d.peer).join(', ')}`);
 }

@@ -10,11 +10,10 @@ import { attachmentKey } from '../attachment.js';
 import type { NetworkConfig } from '../config.js';
 import { type Difference, diff } from '../diff.js';
 import { firewallKeys } from '../firewall.js';
-import { uplinkMtu } from '../mtu.js';
 import { describePeers, loadPeers, type Peer } from '../peers.js';
 import type { Snapshot } from '../state.js';
 import { readAll } from './host.js';
-import { attachmentOf, type NetPlugin, routeOwner } from './plugin.js';
+import { attachmentOf, type NetPlugin, routeOwner, uplinkFor } from './plugin.js';
 
 const failed = (msg: string) => new CniError(PluginCode.CheckFailed, msg);
 
@@ -25,8 +24,8 @@ export async function check<C extends NetworkConfig>(p: NetPlugin<C>, req: Reque
   const peers = loadPeers(cfg.peers, cfg.peersFile);
   const att = attachmentOf(req);
   const owner = routeOwner(p, cfg.network);
-  const mtu = cfg.mtu ?? (await uplinkMtu());
-  const plan = p.plan({ cfg, peers, att, netns: req.netns, mtu, ipam: prev });
+  const uplink = await uplinkFor(p, cfg);
+  const plan = p.plan({ cfg, peers, att, netns: req.netns, uplink, ipam: prev });
   const host = [...plan.shared, ...plan.hostLinks];
   const [hostSnap, podSnap, fw] = await Promise.all([
     readAll(host, owner),

@@ -1,6 +1,7 @@
 // The engine's reads and writes in one netns: a targeted read of what a plan names (cheap, the hot
 // path), a full read (when a targeted one finds something missing), and convergence: the
-// differences' fixes written in one `ip` run.
+// differences' fixes written in one `ip` run (three runs when FDB entries change: neighbours, then
+// FDB entries, then routes, so the first packet over a new route finds both).
 import { configError } from '../../cni/errors.js';
 import type { Logger } from '../../cni/log.js';
 import { BatchError, ipBatch, ipJsonBatch, isExists, isNotFound } from '../../sys/ip.js';
@@ -8,7 +9,8 @@ import { ensureSysctl, readSysctl } from '../../sys/sysctl.js';
 import { randomMac } from '../attachment.js';
 import { type Difference, diff } from '../diff.js';
 import type { HostObject } from '../model.js';
-import { parseSnapshot, type RouteOwner, readsFor, type Snapshot } from '../state.js';
+import { parseSnapshot, type Read, type RouteOwner, readsFor, type Snapshot } from '../state.js';
+import { settleAll } from '../undo.js';
 
 /**
  * Reads what `objects` name, then runs `writes` in the same `ip` run. Throws MissingObject when a
@@ -20,14 +22,16 @@ export async function readAndWrite(
   writes: readonly string[][] = [],
   netns?: string,
 ): Promise<Snapshot> {
-  const reads = readsFor(objects, owner);
+  const reads = readsFor(objects, owner).filter((r) => r.what !== 'fdb');
+  const fdbReads = readsFor(objects, owner).filter((r) => r.what === 'fdb');
   try {
-    const answers = await ipJsonBatch<unknown>([...reads.map((r) => r.argv), ...writes], {
-      netns,
-      details: true,
-    });
-    return withSysctls(parseSnapshot(reads, answers, owner), objects);
+    const [answers, fdb] = await settleAll([
+      ipJsonBatch<unknown>([...reads.map((r) => r.argv), ...writes], { netns, details: true }),
+      readFdb(fdbReads, netns),
+    ]);
+    return withSysctls(parseSnapshot([...reads, ...fdbReads], [...answers, ...fdb], owner), objects);
   } catch (err) {
+    if (err instanceof MissingObject) throw err;
     const at = err instanceof BatchError ? err.failedAt : undefined;
     if (at !== undefined && at < reads.length && isNotFound(err))
       throw new MissingObject(reads[at]?.argv.join(' ') ?? '', err as BatchError);
@@ -51,9 +55,23 @@ export class WriteFailed extends Error {
 export class MissingObject extends Error {
   constructor(
     read: string,
-    readonly batch: BatchError,
+    readonly batch: unknown,
   ) {
-    super(`ip ${read}: ${batch.message}`);
+    super(`${read}: ${batch instanceof Error ? batch.message : String(batch)}`);
+  }
+}
+
+/** FDB reads, in one `bridge` run; a device that is missing is a MissingObject. */
+async function readFdb(reads: readonly Read[], netns?: string): Promise<unknown[][]> {
+  if (!reads.length) return [];
+  try {
+    return await ipJsonBatch<unknown>(
+      reads.map((r) => r.argv),
+      { netns, tool: 'bridge' },
+    );
+  } catch (err) {
+    if (isNotFound(err)) throw new MissingObject('bridge fdb show', err);
+    throw err;
   }
 }
 
@@ -63,18 +81,26 @@ export async function readAll(
   owner: RouteOwner | undefined,
   netns?: string,
 ): Promise<Snapshot> {
-  const reads = [
-    { what: 'addr' as const, argv: ['addr', 'show'] },
-    ...readsFor(
-      objects.filter((o) => o.kind !== 'link' && o.kind !== 'addr'),
-      owner,
+  // Entries of links that do not exist yet cannot be read: only those of existing ones.
+  const links = await ipJsonBatch<unknown>([['addr', 'show']], { netns, details: true });
+  const all = parseSnapshot([{ what: 'addr', argv: ['addr', 'show'] }], links);
+  const rest = readsFor(
+    objects.filter((o) => o.kind !== 'link' && o.kind !== 'addr'),
+    owner,
+  ).filter((r) => r.what === 'route' || all.links.has(r.argv[3] ?? ''));
+  const ipReads = rest.filter((r) => r.what !== 'fdb');
+  const fdbReads = rest.filter((r) => r.what === 'fdb');
+  const [answers, fdb] = await settleAll([
+    ipJsonBatch<unknown>(
+      ipReads.map((r) => r.argv),
+      { netns },
     ),
-  ];
-  const answers = await ipJsonBatch<unknown>(
-    reads.map((r) => r.argv),
-    { netns, details: true },
-  );
-  return withSysctls(parseSnapshot(reads, answers, owner), objects);
+    readFdb(fdbReads, netns),
+  ]);
+  const snap = parseSnapshot([...ipReads, ...fdbReads], [...answers, ...fdb], owner);
+  snap.links = all.links;
+  snap.addrs = all.addrs;
+  return withSysctls(snap, objects);
 }
 
 function withSysctls(snap: Snapshot, objects: readonly HostObject[]): Snapshot {
@@ -90,10 +116,11 @@ function withSysctls(snap: Snapshot, objects: readonly HostObject[]): Snapshot {
 }
 
 /**
- * Makes `objects` exist as described: writes the fixes of every difference in one `ip` run. A device
- * of another kind under a wanted name is a config error. Peer routes that the kernel refuses (the
- * peer is not on-link) are returned, not thrown. A concurrent creator (EEXIST) is tolerated: read
- * again, and converge what is still missing.
+ * Makes `objects` exist as described: writes the fixes of every difference, in stages (links,
+ * addresses and neighbours; FDB entries; routes), each one process. A device of another kind under
+ * a wanted name is a config error. Peer routes that the kernel refuses (the peer is not on-link) are
+ * returned, not thrown. A concurrent creator (EEXIST) is tolerated: read again, and converge what
+ * is still missing.
  */
 export async function converge(
   objects: readonly HostObject[],
@@ -107,22 +134,22 @@ export async function converge(
   const conflict = diffs.find((d) => d.conflict);
   if (conflict) throw configError(`${conflict.object} ${conflict.problem}; choose another name or remove it`);
   for (const d of diffs) for (const f of d.fixes) if ('sysctl' in f) ensureSysctl(...f.sysctl);
-  const ipDiffs = diffs.filter((d) => d.fixes.some((f) => 'ip' in f));
-  if (!ipDiffs.length) return [];
-  log.debug('converging', { changes: ipDiffs.map((d) => `${d.object} ${d.problem}`) });
+  const written = diffs.filter((d) => d.fixes.some((f) => !('sysctl' in f)));
+  if (!written.length) return [];
+  log.debug('converging', { changes: written.map((d) => `${d.object} ${d.problem}`) });
   try {
-    await ipBatch(ipCommands(ipDiffs), { netns });
+    await writeStages(written, netns);
     return [];
   } catch (err) {
     if (isExists(err) && !retried)
       return converge(objects, await readAll(objects, owner, netns), owner, log, netns, true);
-    if (!ipDiffs.some((d) => d.peer)) throw err;
+    if (!written.some((d) => d.peer)) throw err;
   }
   // Which differences cannot be fixed? Fixes are idempotent, so each runs again on its own.
   const failed: Difference[] = [];
-  for (const d of ipDiffs) {
+  for (const d of written) {
     try {
-      await ipBatch(ipCommands([d]), { netns });
+      await writeStages([d], netns);
     } catch (err) {
       if (!d.peer) throw err;
       failed.push(d);
@@ -131,5 +158,14 @@ export async function converge(
   return failed;
 }
 
-const ipCommands = (diffs: readonly Difference[]) =>
-  diffs.flatMap((d) => d.fixes.flatMap((f) => ('ip' in f ? [f.ip] : [])));
+/** Routes go last: they send traffic, which needs the neighbours and FDB entries already there. */
+async function writeStages(diffs: readonly Difference[], netns?: string): Promise<void> {
+  const fixes = diffs.flatMap((d) => d.fixes);
+  const ip = (f: (typeof fixes)[number]) => ('ip' in f ? [f.ip] : []);
+  const isRoute = (f: (typeof fixes)[number]) => 'ip' in f && f.ip[0] === 'route';
+  const bridge = fixes.flatMap((f) => ('bridge' in f ? [f.bridge] : []));
+  if (!bridge.length) return ipBatch(fixes.flatMap(ip), { netns });
+  await ipBatch(fixes.filter((f) => !isRoute(f)).flatMap(ip), { netns });
+  await ipBatch(bridge, { netns, tool: 'bridge' });
+  await ipBatch(fixes.filter(isRoute).flatMap(ip), { netns });
+}

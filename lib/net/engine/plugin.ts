@@ -8,6 +8,7 @@ import type { NetworkConfig } from '../config.js';
 import type { AttachmentId, Plan } from '../model.js';
 import type { Peer } from '../peers.js';
 import type { RouteOwner } from '../state.js';
+import { NO_UPLINK, readUplink, type Uplink } from '../uplink.js';
 
 export interface PlanInput<C> {
   cfg: C;
@@ -15,7 +16,8 @@ export interface PlanInput<C> {
   att: AttachmentId;
   /** Path of the pod's netns ('' on GC, which plans the shared objects only). */
   netns: string;
-  mtu: number;
+  /** The device the plan depends on (see NetPlugin.uplink); NO_UPLINK when it needs none. */
+  uplink: Uplink;
   /** The IPAM result (ADD) or prevResult (CHECK); undefined while ADD still waits for IPAM, and on GC. */
   ipam: Result | undefined;
 }
@@ -29,6 +31,11 @@ export interface NetPlugin<C extends NetworkConfig = NetworkConfig> {
   knownArgs?: readonly string[];
   /** The full, strict config load for ADD, CHECK and GC's convergence. */
   load(conf: NetConf): C;
+  /**
+   * The host device whose MTU and addresses the plan needs (`dev` undefined: the default route's),
+   * or false. Without this hook: the default route's device, unless `mtu` is configured.
+   */
+  uplink?(cfg: C): { dev?: string | undefined } | false;
   plan(input: PlanInput<C>): Plan;
 }
 
@@ -42,3 +49,9 @@ export const attachmentOf = (req: Request): AttachmentId => ({
   containerId: req.containerId,
   ifname: req.ifname,
 });
+
+/** Reads the uplink the plugin asks for (one `ip` run), or none. */
+export async function uplinkFor<C extends NetworkConfig>(p: NetPlugin<C>, cfg: C): Promise<Uplink> {
+  const want = p.uplink ? p.uplink(cfg) : cfg.mtu === undefined && {};
+  return want ? readUplink(want.dev) : NO_UPLINK;
+}

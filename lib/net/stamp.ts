@@ -1,0 +1,41 @@
+// Digests of what this host last applied for a network, so a call can skip rewriting state that
+// has not changed: the nft rules, the routes and entries to other hosts. Kept on tmpfs (gone at
+// reboot, like the state) per network and netns (netns "hosts" on one machine share /run).
+import { readRegularFile, writeFileAtomic } from '../sys/files.js';
+import { ownNetnsId } from '../sys/netns.js';
+import { networkTag, shortHash } from './attachment.js';
+
+const STAMP_DIR = '/run/cni-suite';
+
+export type StampKind = 'nft' | 'peers';
+
+export interface Stamp {
+  /** True when `content` is what was last applied (and stamped). */
+  matches(content: string): boolean;
+  /** Records `content` as applied. Best effort: without a stamp the next call does the full work. */
+  record(content: string): void;
+}
+
+export function stamp(network: string, kind: StampKind): Stamp {
+  const netns = ownNetnsId();
+  const file = netns ? `${STAMP_DIR}/${networkTag(network)}-${netns}.${kind}` : undefined;
+  return {
+    matches: (content) => file !== undefined && readStamp(file) === shortHash(content),
+    record: (content) => {
+      if (!file) return;
+      try {
+        writeFileAtomic(file, shortHash(content));
+      } catch {
+        // read-only /run: always take the full path
+      }
+    },
+  };
+}
+
+function readStamp(file: string): string | undefined {
+  try {
+    return readRegularFile(file, 64);
+  } catch {
+    return undefined;
+  }
+}

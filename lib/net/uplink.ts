@@ -1,0 +1,46 @@
+// The host's uplink: the device a plan depends on for its MTU and underlay address. By default the
+// device of the default route, from /proc/self/net (it shows the caller's netns; no process start);
+// its MTU and addresses from netlink, never /sys, which shows the netns of whoever mounted it.
+import { readRegularFile } from '../sys/files.js';
+import { type IpAddrInfo, type IpLink, ipJsonIfExists } from '../sys/ip.js';
+
+export interface Uplink {
+  /** '' when the host has no default route and none was named. */
+  dev: string;
+  mtu: number;
+  /** Its global addresses, "addr/prefix", IPv4 first. */
+  addrs: string[];
+}
+
+export const NO_UPLINK: Uplink = { dev: '', mtu: 1500, addrs: [] };
+
+/** The named device, or the default route's (IPv4, else IPv6); one `ip` run. */
+export async function readUplink(dev = defaultRouteDevice()): Promise<Uplink> {
+  if (!dev) return NO_UPLINK;
+  const [link] = await ipJsonIfExists<IpLink & IpAddrInfo>(['addr', 'show', 'dev', dev]);
+  if (!link) return { ...NO_UPLINK, dev };
+  const addrs = (link.addr_info ?? [])
+    .filter((a) => a.scope === 'global')
+    .sort((a, b) => (a.family === b.family ? 0 : a.family === 'inet' ? -1 : 1))
+    .map((a) => `${a.local}/${a.prefixlen}`);
+  return { dev, mtu: link.mtu, addrs };
+}
+
+/** The device of the IPv4 default route, else of the IPv6 one. */
+export function defaultRouteDevice(): string | undefined {
+  const table = (file: string) => {
+    try {
+      return readRegularFile(file)
+        .split('\n')
+        .map((l) => l.trim().split(/\s+/));
+    } catch {
+      return [];
+    }
+  };
+  const v4 = table('/proc/self/net/route').find((f) => f[1] === '00000000' && f[7] === '00000000')?.[0];
+  if (v4) return v4;
+  // ipv6_route: destination, prefix length, …, device last; the default is ::/0, not via lo.
+  return table('/proc/self/net/ipv6_route').find(
+    (f) => f[0] === '0'.repeat(32) && f[1] === '00' && f[9] !== 'lo',
+  )?.[9];
+}

@@ -13,8 +13,9 @@ export const loadPlugin: PluginLoader = async (name): Promise<Plugin | undefined
   switch (name) {
     case 'bridge-route':
       return (await import('../plugins/bridge-route/index.js')).default;
-    case 'gre':
     case 'vxlan':
+      return (await import('../plugins/vxlan/index.js')).default;
+    case 'gre':
     case 'macvlan':
     case 'ipvlan-l3':
       return undefined;

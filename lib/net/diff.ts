@@ -140,6 +140,17 @@ function diffLink(l: LinkSpec, snap: Snapshot, opts: DiffOptions): Difference[] 
         conflict: true,
       },
     ];
+  const info = have.linkinfo?.info_data ?? {};
+  const other = Object.entries(l.data ?? {}).find(([k, v]) => info[k] !== v);
+  if (other)
+    return [
+      {
+        object,
+        problem: `exists with ${other[0]} ${String(info[other[0]])}, not ${String(other[1])}`,
+        fixes: [],
+        conflict: true,
+      },
+    ];
   const problems: string[] = [];
   if (!have.flags?.includes('UP')) problems.push('is down');
   if (l.master && have.master !== l.master) problems.push(`is not a port of ${l.master}`);

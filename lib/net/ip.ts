@@ -145,3 +145,12 @@ export function sameDst(cidr: string, dst: string): boolean {
   const b = parseCidr(full.includes('/') ? full : `${full}/${full.includes(':') ? 128 : 32}`);
   return !!a && !!b && a.prefix === b.prefix && a.ip.family === b.ip.family && a.ip.value === b.ip.value;
 }
+
+/** True when `ip` lies inside `cidr` (same family, same network bits). */
+export function cidrContains(cidr: string, ip: string): boolean {
+  const c = parseCidr(cidr);
+  const a = parseIp(ip);
+  if (!c || !a || c.ip.family !== a.family) return false;
+  const mask = maskOf(a.family, c.prefix);
+  return (c.ip.value & mask) === (a.value & mask);
+}

@@ -17,6 +17,9 @@ export interface LinkSpec {
   parent?: string;
   /** Type-specific arguments after `type <type>`, in `ip link add` syntax, e.g. ['id', '42']. */
   attrs?: string[];
+  /** What `ip -d` must show in the link's info_data, e.g. {id: 42}: another value is a conflict
+   *  (such attributes cannot be changed in place). */
+  data?: Record<string, string | number | boolean>;
   /** veth: the other end, created directly in the netns at `netns`. */
   peer?: { name: string; mac?: string; mtu?: number; netns: string };
   /** Bridge this link is a port of, with the port's options. */
@@ -52,7 +55,8 @@ export interface RouteSpec {
   mtu?: number;
   advmss?: number;
   scope?: number;
-  /** A route to another host that may fail (gateway not on-link): a warning, not an ADD failure. */
+  /** A route via another host's nodeIP (the peer's name): if the kernel refuses it (not on-link),
+   *  that is a warning on ADD and error 104 on CHECK, not an ADD failure. */
   peer?: string;
 }
 

@@ -36,6 +36,8 @@ export interface ClusterOptions {
   /** CNI_PATH for IPAM lookup; ours first by default. */
   cniPath?: string;
   plugin?: string;
+  /** 'routed': every host on its own subnet behind a router (no shared L2 segment). */
+  underlay?: 'switch' | 'routed';
 }
 
 export class Cluster {
@@ -54,13 +56,15 @@ export class Cluster {
     const lab = await Lab.create(t);
     const c = new Cluster(lab, opts);
     t.teardown(() => c.removeDirs());
-    c.outside = await lab.outside();
+    const routed = opts.underlay === 'routed';
+    if (!routed) c.outside = await lab.outside();
     for (let i = 1; i <= (opts.hosts ?? 2); i++) {
-      const host = await lab.host(`h${i}`);
+      const host = routed ? await lab.routedHost(`h${i}`) : await lab.host(`h${i}`);
       const dataDir = mkdtempSync(join(tmpdir(), `cs-ipam-h${i}-`));
       c.dirs.push(dataDir);
       c.hosts.push({ ...host, podCIDR: `10.244.${i}.0/24`, dataDir });
     }
+    if (routed) c.outside = lab.routerHost();
     return c;
   }
 

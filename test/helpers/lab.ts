@@ -114,6 +114,49 @@ export class Lab {
     await ip(['link', 'set', 'eth0', 'up'], ns.name);
   }
 
+  private router: Netns | undefined;
+
+  /**
+   * A host on a routed underlay: its own subnet 172.16.<n>.0/24 (eth0 .2), a default route via a
+   * router netns at .1. Hosts made this way share no L2 segment. The router also owns OUTSIDE_IP.
+   */
+  async routedHost(name: string): Promise<Host> {
+    const n = ++this.hosts;
+    if (!this.router) {
+      this.router = await this.netns('rt');
+      await inNs(this.router.name, 'sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
+      await ip(['addr', 'add', `${OUTSIDE_IP}/32`, 'dev', 'lo'], this.router.name);
+    }
+    const ns = await this.netns(name);
+    const port = `r${n}`;
+    await ip([
+      'link',
+      'add',
+      port,
+      'netns',
+      this.router.name,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      'eth0',
+      'netns',
+      ns.name,
+    ]);
+    await ip(['addr', 'add', `172.16.${n}.1/24`, 'dev', port], this.router.name);
+    await ip(['link', 'set', port, 'up'], this.router.name);
+    await ip(['addr', 'add', `172.16.${n}.2/24`, 'dev', 'eth0'], ns.name);
+    await ip(['link', 'set', 'eth0', 'up'], ns.name);
+    await ip(['route', 'add', 'default', 'via', `172.16.${n}.1`], ns.name);
+    return { ...ns, ip: `172.16.${n}.2` };
+  }
+
+  /** The router of routedHost, as "the internet" (it owns OUTSIDE_IP). */
+  routerHost(): Host {
+    if (!this.router) throw new Error('no routed host yet');
+    return { ...this.router, ip: OUTSIDE_IP };
+  }
+
   /** A container: an empty netns for a plugin to wire. */
   container(name: string): Promise<Netns> {
     return this.netns(name);

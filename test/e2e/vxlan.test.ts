@@ -1,0 +1,171 @@
+// vxlan on the real kernel: three hosts, each on its own subnet behind a router (no shared L2
+// segment, so bridge-route's direct routes could not join them), pods on all three, real packets.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { Cluster, type ClusterHost, leaseFiles, type Pod } from '../helpers/cluster.js';
+import { inNs, ip, OUTSIDE_IP } from '../helpers/lab.js';
+import { pings, tcpSend, tcpServer } from '../helpers/tcp.js';
+
+const withPrev = (c: Cluster, pod: Pod, extra: Record<string, unknown> = {}) => ({
+  ...c.conf(pod.host, extra),
+  prevResult: pod.result,
+});
+const vxlan = (opts: ConstructorParameters<typeof Object>[0] = {}) => ({
+  plugin: 'vxlan',
+  underlay: 'routed' as const,
+  hosts: 3,
+  ...opts,
+});
+/** What the plugin leaves on a host: links it owns, permanent entries on the VXLAN device, routes. */
+async function hostState(h: ClusterHost) {
+  const links = JSON.parse(await ip(['-j', 'link', 'show'], h.name)) as {
+    ifname: string;
+    ifalias?: string;
+  }[];
+  return {
+    podLinks: links.filter((l) => l.ifalias?.startsWith('cni-suite/')).map((l) => l.ifname),
+    neigh: await ip(['neigh', 'show', 'dev', 'vxlan-1', 'nud', 'permanent'], h.name).catch(() => ''),
+    fdb: (await inNs(h.name, 'bridge', ['fdb', 'show', 'dev', 'vxlan-1'], { reject: false })).stdout,
+    routes: await ip(['route', 'show', 'proto', '202'], h.name),
+  };
+}
+
+t.test('routed mode: pods on three routed hosts reach each other with their own addresses', async (t) => {
+  const c = await Cluster.create(t, vxlan());
+  const [h1, h2, h3] = c.hosts as [ClusterHost, ClusterHost, ClusterHost];
+  t.notOk(await pings(h1.name, h2.ip.replace(/\.2$/, '.9')), 'positive control below: hosts share no subnet');
+  const a = await c.addPod(h1, 'a');
+  const b = await c.addPod(h2, 'b');
+  const d = await c.addPod(h3, 'd');
+  t.match(a.result, { interfaces: [{ name: 'cni0' }, { name: /^vx/ }, { name: 'eth0' }] });
+  for (const [from, to] of [
+    [a, b],
+    [a, d],
+    [b, d],
+    [d, a],
+  ] as const)
+    t.ok(await pings(from.name, to.ip), `${from.name.split('-').pop()} → ${to.name.split('-').pop()}`);
+  await tcpServer(d.name, 7100);
+  t.same(await tcpSend(a.name, d.ip, 7100), { from: a.ip, bytes: 100_000 }, 'TCP; the receiver sees the pod');
+  // The pod MTU is the underlay's minus 50: a full-size DF packet crosses, one byte more does not.
+  const mtu = Number(/mtu (\d+)/.exec(await ip(['link', 'show', 'eth0'], a.name))?.[1]);
+  t.equal(mtu, 1450, 'pod MTU = 1500 − 50');
+  const df = (size: number) =>
+    inNs(a.name, 'ping', ['-c1', '-W1', '-M', 'do', '-s', String(size), b.ip], { reject: false });
+  t.equal((await df(mtu - 28)).exitCode, 0, 'a DF ping of the full pod MTU crosses');
+  t.not((await df(mtu - 27)).exitCode, 0, 'one byte more does not (the MTU is real)');
+  await tcpServer(c.outside.name, 7101);
+  t.same(await tcpSend(a.name, OUTSIDE_IP, 7101), { from: h1.ip, bytes: 100_000 }, 'egress is masqueraded');
+
+  const s = await hostState(h1);
+  t.match(s.routes, '10.244.2.0/24 via 10.244.2.0 dev vxlan-1', 'route to h2 over the overlay');
+  t.match(s.fdb, `dst ${h2.ip}`, 'FDB entry to h2');
+  t.match(s.neigh, '10.244.3.0 lladdr', 'neighbour for h3');
+  t.equal((await c.call(h1, 'CHECK', a, withPrev(c, a))).exitCode, 0, 'CHECK passes');
+  for (const [what, undo] of [
+    [
+      'FDB entry',
+      () =>
+        inNs(h1.name, 'bridge', [
+          'fdb',
+          'del',
+          /10\.244\.3\.0 lladdr (\S+)/.exec(s.neigh)![1]!,
+          'dev',
+          'vxlan-1',
+          'dst',
+          h3.ip,
+        ]),
+    ],
+    ['neighbour', () => ip(['neigh', 'del', '10.244.2.0', 'dev', 'vxlan-1'], h1.name)],
+    ['route', () => ip(['route', 'del', '10.244.3.0/24'], h1.name)],
+  ] as const) {
+    await undo();
+    const check = await c.call(h1, 'CHECK', a, withPrev(c, a));
+    t.match(check.json, { code: 103, msg: new RegExp(what) }, `CHECK names the deleted ${what}`);
+    const gc = await c.call(
+      h1,
+      'GC',
+      { id: '', path: '', ifname: '' },
+      {
+        ...c.conf(h1),
+        cniVersion: '1.1.0',
+        'cni.dev/valid-attachments': [{ containerID: a.id, ifname: 'eth0' }],
+      },
+    );
+    t.equal(gc.exitCode, 0, `GC heals it ${gc.stdout}`);
+  }
+  t.equal((await c.call(h1, 'CHECK', a, withPrev(c, a))).exitCode, 0, 'CHECK passes again');
+  t.ok(await pings(a.name, d.ip), 'a → d again');
+
+  for (const p of [a, b, d]) {
+    t.equal((await c.call(p.host, 'DEL', p)).exitCode, 0, 'DEL');
+    t.equal((await c.call(p.host, 'DEL', p)).exitCode, 0, 'DEL again');
+  }
+  t.same((await hostState(h1)).podLinks, [], 'no pod link left');
+  t.same(leaseFiles(h1), [], 'no lease left');
+});
+
+t.test('peers follow the peersFile: a peer added and removed converges, nothing else moves', async (t) => {
+  const c = await Cluster.create(t, vxlan());
+  const [h1, h2, h3] = c.hosts as [ClusterHost, ClusterHost, ClusterHost];
+  const peersFile = join(h1.dataDir, 'peers.json');
+  const entry = (h: ClusterHost) => ({ name: h.name, nodeIP: h.ip, podCIDR: h.podCIDR });
+  writeFileSync(peersFile, JSON.stringify([entry(h1), entry(h2)]));
+  const conf = c.conf(h1, { peers: undefined, peersFile });
+  const a = await c.addPod(h1, 'a', conf);
+  const b = await c.addPod(h2, 'b');
+  const d = await c.addPod(h3, 'd');
+  t.ok(await pings(a.name, b.ip), 'a → b');
+  t.notOk(await pings(a.name, d.ip), 'a ↛ d: h3 is not a peer of h1 yet');
+  writeFileSync(peersFile, JSON.stringify([entry(h1), entry(h2), entry(h3)]));
+  await c.addPod(h1, 'a2', conf);
+  t.ok(await pings(a.name, d.ip), 'h3 added: the next ADD converged, a → d');
+  writeFileSync(peersFile, JSON.stringify([entry(h1), entry(h3)]));
+  await c.addPod(h1, 'a3', conf);
+  const s = await hostState(h1);
+  t.notMatch(s.routes, '10.244.2.0/24', 'h2 removed: its route is gone');
+  t.notMatch(s.fdb, `dst ${h2.ip}`, 'its FDB entry is gone');
+  t.notMatch(s.neigh, '10.244.2.0 ', 'its neighbour is gone');
+  t.ok(await pings(a.name, d.ip), 'h3 untouched: a → d');
+});
+
+t.test('l2 mode: one subnet across three routed hosts, a slice per host', async (t) => {
+  const c = await Cluster.create(t, vxlan({ conf: { mode: 'l2' } }));
+  const slice = (h: ClusterHost) => {
+    const n = c.hosts.indexOf(h) + 1;
+    return c.conf(h, {
+      podCIDR: '10.250.0.0/16',
+      clusterCIDR: '10.250.0.0/16',
+      peers: c.hosts.map((x) => ({ name: x.name, nodeIP: x.ip, podCIDR: '10.250.0.0/16' })),
+      ipam: {
+        type: 'host-local',
+        ranges: [
+          [
+            {
+              subnet: '10.250.0.0/16',
+              rangeStart: `10.250.${n}.10`,
+              rangeEnd: `10.250.${n}.250`,
+              gateway: `10.250.${n}.1`,
+            },
+          ],
+        ],
+        dataDir: h.dataDir,
+      },
+    });
+  };
+  const pods = [];
+  for (const h of c.hosts as ClusterHost[]) pods.push(await c.addPod(h, `p${c.hosts.indexOf(h)}`, slice(h)));
+  const [p1, p2, p3] = pods as [Pod, Pod, Pod];
+  t.match(p2.ip, /^10\.250\.2\./, 'each host hands out its own slice');
+  t.ok(await pings(p1.name, p2.ip), 'p1 → p2 (L2 across the overlay)');
+  t.ok(await pings(p3.name, p1.ip), 'p3 → p1');
+  const neigh = await ip(['neigh', 'show', p2.ip], p1.name);
+  t.match(neigh, (p2.result.interfaces as { mac: string }[])[2]!.mac, 'p1 resolved p2 by ARP across hosts');
+  await tcpServer(c.outside.name, 7102);
+  t.same(
+    await tcpSend(p1.name, OUTSIDE_IP, 7102),
+    { from: c.hosts[0]!.ip, bytes: 100_000 },
+    'egress via the local host, masqueraded',
+  );
+});

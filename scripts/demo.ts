@@ -1,5 +1,6 @@
 // npm run demo: two simulated hosts (network namespaces on an underlay), two pods per host
 // attached by the built bridge-route, then cross-host ping and TCP, and teardown.
+// npm run demo -- vxlan: the same with vxlan, the hosts on different subnets behind a router.
 import { execa } from 'execa';
 import { Cluster, type ClusterHost, type Pod } from '../test/helpers/cluster.ts';
 import { OUTSIDE_IP } from '../test/helpers/lab.ts';
@@ -17,8 +18,13 @@ async function ping(from: Pod, to: string): Promise<string> {
 }
 
 async function main(): Promise<boolean> {
-  const c = await Cluster.create({ teardown: (fn) => cleanups.push(fn) });
-  say('== bridge-route: two hosts, two pods each');
+  const vxlan = process.argv[2] === 'vxlan';
+  const c = await Cluster.create(
+    { teardown: (fn) => cleanups.push(fn) },
+    vxlan ? { plugin: 'vxlan', underlay: 'routed', hosts: 2 } : {},
+  );
+  if (vxlan) say('== vxlan: two hosts on different subnets behind a router (no shared L2), two pods each');
+  else say('== bridge-route: two hosts, two pods each');
   for (const h of c.hosts) say(`host ${h.name.split('-').pop()}  node IP ${h.ip}  pod subnet ${h.podCIDR}`);
   const pods: Pod[] = [];
   for (const h of c.hosts as ClusterHost[]) {

@@ -12,6 +12,8 @@ export function createLinkCommands(l: LinkSpec): string[][] {
     'link',
     'add',
     ...opt(l.parent, 'link', l.parent ?? ''),
+    // With its keyword: a bare name such as "brd" or "type" would be read as one.
+    'name',
     l.name,
     ...opt(l.mac, 'address', l.mac ?? ''),
     ...num('mtu', l.mtu),

@@ -10,6 +10,7 @@ export const PEER_ROUTE_PROTO = 201;
 export default enginePlugin({
   routeProto: PEER_ROUTE_PROTO,
   hostLinkPrefix: HOST_VETH_PREFIX,
+  directRoutes: true,
   knownArgs: ['IP'],
   load: loadBridgedConfig,
   plan,

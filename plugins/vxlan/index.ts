@@ -9,6 +9,7 @@ export const ROUTE_PROTO = 202;
 export default enginePlugin({
   routeProto: ROUTE_PROTO,
   hostLinkPrefix: HOST_VETH_PREFIX,
+  directRoutes: false,
   knownArgs: ['IP'],
   load: loadConfig,
   // The underlay device: its address is the VTEP's, its MTU bounds the pods'.

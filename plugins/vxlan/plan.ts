@@ -56,7 +56,7 @@ export function plan(input: PlanInput<VxlanConfig>): Plan {
       ...(cfg.mode === 'routed' ? ['nolearning'] : []),
       ...(uplink.dev ? ['dev', uplink.dev] : []),
     ],
-    data: { id: cfg.vni, port: cfg.port, local },
+    data: { id: cfg.vni, port: cfg.port, [ipFamily(local) === 6 ? 'local6' : 'local']: local },
     ownsEntries: true,
     ...(cfg.mode === 'l2' ? { master: cfg.bridge } : {}),
   };

@@ -1,24 +1,32 @@
 // Every conflist in conf-examples/ runs for real: ADD (through the whole chain, as a runtime runs
 // it), CHECK, GC/STATUS where the version has them, DEL. File paths are redirected to temp dirs.
+// A file is `<plugin>.<client>.conflist`; its peersFile is `<plugin>-peers.json`.
 import { copyFileSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { PLUGIN_NAMES } from '../../lib/names.js';
-import { Cluster, type ClusterHost } from '../helpers/cluster.js';
+import { Cluster, type ClusterHost, type ClusterOptions } from '../helpers/cluster.js';
 import { bin, type ChainStep, callPlugin, ROOT, runChain } from '../helpers/plugin.js';
 
 const DIR = join(ROOT, 'conf-examples');
 const OURS = new Set<string>(PLUGIN_NAMES);
 const conflists = readdirSync(DIR).filter((f) => f.endsWith('.conflist'));
+/** The cluster each plugin's examples run on. */
+const CLUSTERS: Record<string, ClusterOptions> = {
+  'bridge-route': { hosts: 2 },
+  vxlan: { hosts: 2, underlay: 'routed', plugin: 'vxlan' },
+};
+/** The plugin an example is for: its file name up to the first dot. */
+const pluginOf = (file: string) => file.slice(0, file.indexOf('.'));
 
 type Json = Record<string, unknown>;
 
 /** The per-plugin config libcni builds from a conflist entry, with paths moved under `tmp`. */
-function pluginConf(list: Json, entry: Json, tmp: string): Json {
+function pluginConf(plugin: string, list: Json, entry: Json, tmp: string): Json {
   const conf: Json = { cniVersion: list.cniVersion, name: list.name, ...entry };
   if (conf.ipam) conf.ipam = { ...(conf.ipam as Json), dataDir: join(tmp, 'ipam') };
   if (conf.peersFile) {
-    copyFileSync(join(DIR, 'bridge-route-peers.json'), join(tmp, 'peers.json'));
+    copyFileSync(join(DIR, `${plugin}-peers.json`), join(tmp, 'peers.json'));
     conf.peersFile = join(tmp, 'peers.json');
   }
   const caps = (entry.capabilities ?? {}) as Json;
@@ -29,18 +37,22 @@ function pluginConf(list: Json, entry: Json, tmp: string): Json {
 
 t.test('every conflist has a runner here', async (t) => {
   t.ok(conflists.length > 0);
-  for (const f of conflists) t.match(f, /^bridge-route\./, `${f} is covered by this test`);
+  for (const f of conflists) {
+    const plugin = pluginOf(f);
+    t.ok(OURS.has(plugin) && CLUSTERS[plugin], `${f} is covered by this test`);
+  }
 });
 
-for (const file of conflists.filter((f) => f.startsWith('bridge-route.'))) {
+for (const file of conflists.filter((f) => OURS.has(pluginOf(f)) && CLUSTERS[pluginOf(f)])) {
+  const plugin = pluginOf(file);
   t.test(file, async (t) => {
     const list = JSON.parse(readFileSync(join(DIR, file), 'utf8')) as Json;
-    const c = await Cluster.create(t, { hosts: 2 });
+    const c = await Cluster.create(t, CLUSTERS[plugin]);
     const [h1] = c.hosts as [ClusterHost];
     const tmp = t.testdir({});
     const steps: ChainStep[] = (list.plugins as Json[]).map((p) => ({
       file: OURS.has(p.type as string) ? bin(p.type as string) : `/usr/lib/cni/${p.type}`,
-      conf: pluginConf(list, p, tmp),
+      conf: pluginConf(plugin, list, p, tmp),
     }));
     const pod = await c.lab.container('pod');
     const call = {
@@ -66,12 +78,12 @@ for (const file of conflists.filter((f) => f.startsWith('bridge-route.'))) {
     if (list.cniVersion === '1.1.0') {
       const ours = steps[0]!;
       const gc = await callPlugin(
-        'bridge-route',
+        plugin,
         { ...ours.conf, 'cni.dev/valid-attachments': [{ containerID: 'example1', ifname: 'eth0' }] },
         { command: 'GC', hostNetns: h1.name, path: call.path },
       );
       t.equal(gc.exitCode, 0, `GC ${gc.stdout}`);
-      const status = await callPlugin('bridge-route', ours.conf, {
+      const status = await callPlugin(plugin, ours.conf, {
         command: 'STATUS',
         hostNetns: h1.name,
         path: call.path,

@@ -169,3 +169,100 @@ t.test('l2 mode: one subnet across three routed hosts, a slice per host', async 
     'egress via the local host, masqueraded',
   );
 });
+
+t.test('dual-stack pods over an IPv4 underlay, and pods over an IPv6 underlay', async (t) => {
+  const c = await Cluster.create(t, vxlan({ hosts: 2 }));
+  const [h1, h2] = c.hosts as [ClusterHost, ClusterHost];
+  const n = (h: ClusterHost) => c.hosts.indexOf(h) + 1;
+  const dual = (h: ClusterHost, underlay: 'ip' | 'ip6') =>
+    c.conf(h, {
+      name: `dual${underlay}`,
+      bridge: `br${underlay}`,
+      vni: underlay === 'ip' ? 10 : 11,
+      ...(underlay === 'ip6' ? { localIP: h.ip6 } : {}),
+      clusterCIDR: ['10.244.0.0/16', 'fd00:244::/48'],
+      peers: c.hosts.flatMap((x) => [
+        { name: x.name, nodeIP: x[underlay], podCIDR: `10.24${underlay === 'ip' ? 5 : 6}.${n(x)}.0/24` },
+        { name: x.name, nodeIP: x[underlay], podCIDR: `fd00:24${underlay === 'ip' ? 5 : 6}:${n(x)}::/64` },
+      ]),
+      ipam: {
+        type: 'host-local',
+        ranges: [
+          [{ subnet: `10.24${underlay === 'ip' ? 5 : 6}.${n(h)}.0/24` }],
+          [{ subnet: `fd00:24${underlay === 'ip' ? 5 : 6}:${n(h)}::/64` }],
+        ],
+        dataDir: join(h.dataDir, underlay),
+      },
+    });
+  for (const underlay of ['ip', 'ip6'] as const) {
+    const a = await c.addPod(h1, `a${underlay}`, dual(h1, underlay));
+    const b = await c.addPod(h2, `b${underlay}`, dual(h2, underlay));
+    const v6 = (p: Pod) => (p.result.ips as { address: string }[])[1]!.address.split('/')[0]!;
+    t.ok(
+      await pings(a.name, b.ip),
+      `IPv4 pods across hosts, ${underlay === 'ip' ? 'IPv4' : 'IPv6'} underlay`,
+    );
+    t.ok(
+      await pings(a.name, v6(b), 3),
+      `IPv6 pods across hosts, ${underlay === 'ip' ? 'IPv4' : 'IPv6'} underlay`,
+    );
+    const mtu = Number(/mtu (\d+)/.exec(await ip(['link', 'show', 'eth0'], a.name))?.[1]);
+    t.equal(mtu, underlay === 'ip' ? 1450 : 1430, 'pod MTU: underlay − 50, or − 70 over IPv6');
+    for (const p of [a, b]) t.equal((await c.call(p.host, 'DEL', p, dual(p.host, underlay))).exitCode, 0);
+  }
+});
+
+t.test('concurrent ADDs on a fresh host create the device once; DEL is total', async (t) => {
+  const c = await Cluster.create(t, vxlan({ hosts: 2 }));
+  const [h1] = c.hosts as [ClusterHost];
+  const pods = await Promise.all([1, 2, 3, 4, 5].map((i) => c.addPod(h1, `p${i}`)));
+  const devices = JSON.parse(await ip(['-j', 'link', 'show', 'type', 'vxlan'], h1.name)) as unknown[];
+  t.equal(devices.length, 1, 'one VXLAN device');
+  t.equal(new Set(pods.map((p) => p.ip)).size, 5, 'five pods, five addresses');
+  await ip(['netns', 'del', pods[0]!.name]);
+  const cases: [string, { id: string; path: string; ifname: string }][] = [
+    ['its netns gone', pods[0]!],
+    ['an empty CNI_NETNS', { ...pods[1]!, path: '' }],
+    ['never added', { id: 'never', path: '', ifname: 'eth0' }],
+  ];
+  for (const [what, pod] of cases) {
+    t.equal((await c.call(h1, 'DEL', pod)).exitCode, 0, `DEL with ${what}`);
+    t.equal((await c.call(h1, 'DEL', pod)).exitCode, 0, `DEL with ${what}, twice`);
+  }
+  for (const p of pods.slice(2))
+    t.equal(
+      (await c.call(h1, 'DEL', p, c.conf(h1, { vni: 0 }))).exitCode,
+      0,
+      'DEL with a config ADD would refuse',
+    );
+  t.same((await hostState(h1)).podLinks, [], 'no pod link left');
+  t.same(leaseFiles(h1), [], 'no lease left');
+});
+
+t.test('bad config: code 7 naming the field, nothing changed on the host', async (t) => {
+  const c = await Cluster.create(t, vxlan({ hosts: 1 }));
+  const [h1] = c.hosts as [ClusterHost];
+  const ns = await c.lab.container('bad');
+  const before = await ip(['-d', 'link', 'show'], h1.name);
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [{ vni: 0 }, /vni must be >= 1/],
+    [{ vni: 16777216 }, /vni must be <= 16777215/],
+    [{ port: 70000 }, /port must be <= 65535/],
+    [{ mode: 'l3' }, /mode must be one of "routed", "l2"/],
+    [{ localIP: '10.0.0' }, /localIP "10\.0\.0" is not an IP address/],
+    [{ underlayInterface: 'eth0 x' }, /underlayInterface must match pattern/],
+    [{ underlayInterface: 'nope0' }, /localIP is not set and the underlay device "nope0" has no address/],
+    [{ mode: 'l2', directRouting: true }, /directRouting applies to mode "routed" only/],
+    [
+      { peers: [{ name: 'h9', nodeIP: '172.16.9.2', podCIDR: '10.244.9.1/24' }] },
+      /peers\[0\]\.podCIDR .* has host bits set/,
+    ],
+  ];
+  for (const [extra, msg] of cases) {
+    const r = await c.call(h1, 'ADD', { id: 'bad', path: ns.path, ifname: 'eth0' }, c.conf(h1, extra));
+    t.match(r.json, { code: 7, msg }, JSON.stringify(extra));
+  }
+  t.equal(await ip(['-d', 'link', 'show'], h1.name), before, 'no link created or changed');
+  const ok = await c.call(h1, 'ADD', { id: 'bad', path: ns.path, ifname: 'eth0' }, c.conf(h1));
+  t.equal(ok.exitCode, 0, 'positive control: the same ADD with the default config works');
+});

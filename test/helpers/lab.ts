@@ -13,6 +13,8 @@ export interface Netns {
 export interface Host extends Netns {
   /** The host's address on the underlay, without prefix. */
   ip: string;
+  /** Its IPv6 address on the underlay, when it has one (routed hosts do). */
+  ip6?: string;
 }
 
 const STAMP_DIR = '/run/cni-suite';
@@ -117,14 +119,19 @@ export class Lab {
   private router: Netns | undefined;
 
   /**
-   * A host on a routed underlay: its own subnet 172.16.<n>.0/24 (eth0 .2), a default route via a
-   * router netns at .1. Hosts made this way share no L2 segment. The router also owns OUTSIDE_IP.
+   * A host on a routed underlay: its own subnets 172.16.<n>.0/24 and fd00:16:<n>::/64 (eth0 .2 and
+   * ::2), default routes via a router netns at .1 and ::1. Hosts made this way share no L2 segment.
+   * The router also owns OUTSIDE_IP.
    */
   async routedHost(name: string): Promise<Host> {
     const n = ++this.hosts;
     if (!this.router) {
       this.router = await this.netns('rt');
-      await inNs(this.router.name, 'sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
+      await inNs(this.router.name, 'sysctl', [
+        '-qw',
+        'net.ipv4.ip_forward=1',
+        'net.ipv6.conf.all.forwarding=1',
+      ]);
       await ip(['addr', 'add', `${OUTSIDE_IP}/32`, 'dev', 'lo'], this.router.name);
     }
     const ns = await this.netns(name);
@@ -144,11 +151,14 @@ export class Lab {
       ns.name,
     ]);
     await ip(['addr', 'add', `172.16.${n}.1/24`, 'dev', port], this.router.name);
+    await ip(['addr', 'add', `fd00:16:${n}::1/64`, 'dev', port, 'nodad'], this.router.name);
     await ip(['link', 'set', port, 'up'], this.router.name);
     await ip(['addr', 'add', `172.16.${n}.2/24`, 'dev', 'eth0'], ns.name);
+    await ip(['addr', 'add', `fd00:16:${n}::2/64`, 'dev', 'eth0', 'nodad'], ns.name);
     await ip(['link', 'set', 'eth0', 'up'], ns.name);
     await ip(['route', 'add', 'default', 'via', `172.16.${n}.1`], ns.name);
-    return { ...ns, ip: `172.16.${n}.2` };
+    await ip(['-6', 'route', 'add', 'default', 'via', `fd00:16:${n}::1`], ns.name);
+    return { ...ns, ip: `172.16.${n}.2`, ip6: `fd00:16:${n}::2` };
   }
 
   /** The router of routedHost, as "the internet" (it owns OUTSIDE_IP). */

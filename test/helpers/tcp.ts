@@ -60,8 +60,14 @@ export async function tcpSend(
   return r.exitCode === 0 ? JSON.parse(r.stdout) : undefined;
 }
 
-/** True when one ping from `netns` to `addr` gets an answer within 1 s. */
-export async function pings(netns: string, addr: string): Promise<boolean> {
-  const r = await execa('ip', ['netns', 'exec', netns, 'ping', '-c1', '-W1', addr], { reject: false });
-  return r.exitCode === 0;
+/**
+ * True when one ping from `netns` to `addr` gets an answer within 1 s, trying up to `tries` times
+ * (a fresh IPv6 pod answers neighbour solicitations only once its link-local address left DAD).
+ */
+export async function pings(netns: string, addr: string, tries = 1): Promise<boolean> {
+  for (let i = 0; i < tries; i++) {
+    const r = await execa('ip', ['netns', 'exec', netns, 'ping', '-c1', '-W1', addr], { reject: false });
+    if (r.exitCode === 0) return true;
+  }
+  return false;
 }

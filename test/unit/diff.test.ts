@@ -22,7 +22,7 @@ t.test('a missing shared link is created with a fresh MAC, then set up', async (
   const ds = diff([bridge], snap(), owner, { newMac: () => '02:00:00:00:00:01' });
   t.match(ds, [{ object: 'bridge cni0', problem: 'is missing' }]);
   t.same(fixes(ds), [
-    { ip: ['link', 'add', 'cni0', 'address', '02:00:00:00:00:01', 'mtu', '1500', 'type', 'bridge'] },
+    { ip: ['link', 'add', 'name', 'cni0', 'address', '02:00:00:00:00:01', 'mtu', '1500', 'type', 'bridge'] },
     { ip: ['link', 'set', 'dev', 'cni0', 'promisc', 'on', 'up'] },
   ]);
 });

@@ -18,6 +18,6 @@ export function enginePlugin<C extends NetworkConfig>(p: NetPlugin<C>): Plugin {
     del: (req) => del(p, req),
     check: (req) => check(p, req),
     gc: (req) => gc(p, req),
-    status,
+    status: (req) => status(p, req),
   };
 }

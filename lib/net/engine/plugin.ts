@@ -27,6 +27,9 @@ export interface NetPlugin<C extends NetworkConfig = NetworkConfig> {
   routeProto: number;
   /** Prefix of the attachment's host link names (see hostLinkName); they are deleted by name on DEL. */
   hostLinkPrefix: string;
+  /** Its routes to other hosts go `via nodeIP`, so a peer that is not on-link limits connectivity
+   *  (STATUS 51). An overlay reaches peers through any underlay route: false. */
+  directRoutes: boolean;
   /** CNI_ARGS keys the plugin reads. */
   knownArgs?: readonly string[];
   /** The full, strict config load for ADD, CHECK and GC's convergence. */

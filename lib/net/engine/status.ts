@@ -1,14 +1,16 @@
 // STATUS: can this plugin add pods now? nft and the IPAM plugin must be there (50 otherwise), the
-// IPAM plugin must say it is ready, and a peer that cannot be reached directly limits connectivity
-// (51). Only the shared config keys are read, so a plugin-specific ADD rule cannot fail it.
+// IPAM plugin must say it is ready, and for plugins routing via the peers' node IPs, a peer that is
+// not on-link limits connectivity (51); the peers list must be readable (7). Only the shared
+// config keys are read, so a plugin-specific ADD rule cannot fail it.
 import { CniError, ErrorCode } from '../../cni/errors.js';
 import type { Request } from '../../cni/plugin.js';
 import { findExecutable } from '../../sys/files.js';
-import { loadNetworkConfig } from '../config.js';
+import { loadNetworkConfig, type NetworkConfig } from '../config.js';
 import { describePeers, loadPeers, remotePeers } from '../peers.js';
 import { notOnLink } from './check.js';
+import type { NetPlugin } from './plugin.js';
 
-export async function status(req: Request): Promise<void> {
+export async function status<C extends NetworkConfig>(p: NetPlugin<C>, req: Request): Promise<void> {
   const cfg = loadNetworkConfig(req.conf);
   const path = (req.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':');
   if (!findExecutable('nft', path))
@@ -21,7 +23,8 @@ export async function status(req: Request): Promise<void> {
     );
   }
   await req.ipam.status();
-  const far = await notOnLink(remotePeers(loadPeers(cfg.peers, cfg.peersFile), cfg.podCIDRs));
+  const peers = loadPeers(cfg.peers, cfg.peersFile);
+  const far = p.directRoutes ? await notOnLink(remotePeers(peers, cfg.podCIDRs)) : [];
   if (far.length)
     throw new CniError(ErrorCode.LimitedConnectivity, `peers not on-link: ${describePeers(far)}`);
 }

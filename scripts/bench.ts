@@ -5,11 +5,13 @@ import { benchBridgeRoute } from './bench/bridge-route.ts';
 import { benchHostLocal } from './bench/host-local.ts';
 import { ROOT } from './bench/lib.ts';
 import { benchStartup } from './bench/startup.ts';
+import { benchVxlan } from './bench/vxlan.ts';
 
 const sections: Record<string, () => void | Promise<void>> = {
   startup: () => benchStartup(),
   'host-local': () => benchHostLocal(),
   'bridge-route': () => benchBridgeRoute(),
+  vxlan: () => benchVxlan(),
 };
 
 const wanted = process.argv.slice(2);

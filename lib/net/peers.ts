@@ -29,23 +29,42 @@ export function parsePeers(raw: unknown, where: string): Peer[] {
   });
 }
 
-/** Inline peers plus those of peersFile (read now: a control plane may have rewritten it). */
-export function loadPeers(inline: Peer[], peersFile: string | undefined): Peer[] {
-  if (!peersFile) return inline;
-  let text: string;
+/** Where the peers come from: the inline list (validated with the config) and the peersFile's text. */
+export interface PeerSource {
+  inline: Peer[];
+  file: string | undefined;
+  text: string | undefined;
+}
+
+/** Reads the peersFile now (a control plane may have rewritten it); code 7 when it cannot be read. */
+export function readPeerSource(inline: Peer[], peersFile: string | undefined): PeerSource {
+  if (!peersFile) return { inline, file: undefined, text: undefined };
   try {
-    text = readRegularFile(peersFile);
+    return { inline, file: peersFile, text: readRegularFile(peersFile) };
   } catch (err) {
     throw configError(`peersFile "${peersFile}" cannot be read: ${(err as NodeJS.ErrnoException).code}`);
   }
+}
+
+/**
+ * Inline peers plus the file's. `trusted`: the text is byte for byte one that was validated and
+ * applied before (see engine/scope.ts), so checking its 1000 entries again is skipped.
+ */
+export function parsePeerSource(src: PeerSource, trusted = false): Peer[] {
+  if (src.text === undefined) return src.inline;
   let raw: unknown;
   try {
-    raw = JSON.parse(text);
+    raw = JSON.parse(src.text);
   } catch {
-    throw configError(`peersFile "${peersFile}" is not valid JSON`);
+    throw configError(`peersFile "${src.file}" is not valid JSON`);
   }
-  return [...inline, ...parsePeers(raw, `peersFile ${peersFile}`)];
+  const where = `peersFile ${src.file}`;
+  return [...src.inline, ...(trusted ? (raw as Peer[]) : parsePeers(raw, where))];
 }
+
+/** Inline peers plus those of peersFile, read and validated now. */
+export const loadPeers = (inline: Peer[], peersFile: string | undefined): Peer[] =>
+  parsePeerSource(readPeerSource(inline, peersFile));
 
 /** The other hosts: peers whose podCIDR is not one of this host's. */
 export const remotePeers = (peers: readonly Peer[], localSubnets: readonly string[]) =>

@@ -11,5 +11,6 @@ export const HOST_VETH_PREFIX = 'vb';
 export function plan(input: PlanInput<BridgedConfig>): Plan {
   const { cfg, peers, uplink } = input;
   const local = bridgedPlan(input, { hostLinkPrefix: HOST_VETH_PREFIX, mtu: cfg.mtu ?? uplink.mtu });
-  return { ...local, shared: [...local.shared, ...directPeerRoutes(peers, cfg.podCIDRs)] };
+  const routes = input.remote ? directPeerRoutes(peers, cfg.podCIDRs) : [];
+  return { ...local, shared: [...local.shared, ...routes] };
 }

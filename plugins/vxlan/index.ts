@@ -2,6 +2,7 @@
 import { enginePlugin } from '../../lib/net/engine/index.js';
 import { loadConfig } from './config.js';
 import { HOST_VETH_PREFIX, plan } from './plan.js';
+import { status } from './status.js';
 
 /** Routing protocol number of vxlan's routes to other hosts (`ip route show proto 202`). */
 export const ROUTE_PROTO = 202;
@@ -15,4 +16,5 @@ export default enginePlugin({
   // The underlay device: its address is the VTEP's, its MTU bounds the pods'.
   uplink: (cfg) => ({ dev: cfg.underlayInterface }),
   plan,
+  status,
 });

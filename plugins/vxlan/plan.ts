@@ -60,7 +60,7 @@ export function plan(input: PlanInput<VxlanConfig>): Plan {
     ownsEntries: true,
     ...(cfg.mode === 'l2' ? { master: cfg.bridge } : {}),
   };
-  const others = peers.filter((p) => p.nodeIP !== local);
+  const others = input.remote ? peers.filter((p) => p.nodeIP !== local) : [];
   const transport =
     cfg.mode === 'l2'
       ? floodEntries(dev, others)

@@ -226,7 +226,7 @@ function baselineTable(what: string, rows: Record<string, Record<string, number[
   );
 }
 
-interface Pair {
+export interface Pair {
   name: string;
   server: Netns;
   client: Netns;
@@ -306,7 +306,7 @@ async function ourPlugin(
 }
 
 /** One iperf3 TCP run from `client` to a one-off server in `server`; bits per second received. */
-async function iperf(p: Pair): Promise<number> {
+export async function iperf(p: Pair): Promise<number> {
   const srv = spawn('ip', ['netns', 'exec', p.server.name, 'iperf3', '-s', '-1', '--forceflush'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });

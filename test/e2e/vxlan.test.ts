@@ -243,7 +243,11 @@ t.test('bad config: code 7 naming the field, nothing changed on the host', async
   const c = await Cluster.create(t, vxlan({ hosts: 1 }));
   const [h1] = c.hosts as [ClusterHost];
   const ns = await c.lab.container('bad');
-  const before = await ip(['-d', 'link', 'show'], h1.name);
+  const links = async () =>
+    (
+      JSON.parse(await ip(['-j', '-d', 'link', 'show'], h1.name)) as { ifname: string; linkinfo?: unknown }[]
+    ).map((l) => [l.ifname, l.linkinfo]);
+  const before = await links();
   const cases: [Record<string, unknown>, RegExp][] = [
     [{ vni: 0 }, /vni must be >= 1/],
     [{ vni: 16777216 }, /vni must be <= 16777215/],
@@ -262,7 +266,22 @@ t.test('bad config: code 7 naming the field, nothing changed on the host', async
     const r = await c.call(h1, 'ADD', { id: 'bad', path: ns.path, ifname: 'eth0' }, c.conf(h1, extra));
     t.match(r.json, { code: 7, msg }, JSON.stringify(extra));
   }
-  t.equal(await ip(['-d', 'link', 'show'], h1.name), before, 'no link created or changed');
+  t.same(await links(), before, 'no link created or changed');
   const ok = await c.call(h1, 'ADD', { id: 'bad', path: ns.path, ifname: 'eth0' }, c.conf(h1));
   t.equal(ok.exitCode, 0, 'positive control: the same ADD with the default config works');
+});
+
+t.test('STATUS: 0 with every peer behind a router; 50 when another device holds the VNI', async (t) => {
+  const c = await Cluster.create(t, vxlan({ hosts: 2 }));
+  const [h1] = c.hosts as [ClusterHost];
+  const v11 = { ...c.conf(h1), cniVersion: '1.1.0' };
+  const none = { id: '', path: '', ifname: '' };
+  const ok = await c.call(h1, 'STATUS', none, v11);
+  t.equal(ok.exitCode, 0, `STATUS passes though no peer is on-link ${ok.stdout}`);
+  await ip(['link', 'add', 'other0', 'type', 'vxlan', 'id', '1', 'dstport', '4789', 'local', h1.ip], h1.name);
+  t.match((await c.call(h1, 'STATUS', none, v11)).json, {
+    code: 50,
+    msg: /"other0" already uses vni 1 on port 4789/,
+  });
+  t.equal((await c.call(h1, 'STATUS', none, { ...v11, vni: 2 })).exitCode, 0, 'another vni is no conflict');
 });

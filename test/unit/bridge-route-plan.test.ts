@@ -34,6 +34,7 @@ const input = (extra: Record<string, unknown> = {}) => ({
   att,
   netns: '/run/netns/pod',
   uplink: { dev: 'eth0', mtu: 1400, addrs: ['192.168.1.11/24'] },
+  remote: true,
 });
 const kinds = (objs: HostObject[]) => objs.map((o) => o.kind);
 
@@ -87,6 +88,23 @@ t.test(
     t.match(p.shared[1], { dst: '10.244.1.0/24', via: '192.168.1.11' });
     t.same(kinds(p.pod), ['addr', 'link']);
     t.same(p.ips, [{ address: '10.244.1.5/24', gateway: undefined, interface: 2 }]);
+  },
+);
+
+t.test(
+  'without remote (inputs already converged): no route to other hosts, the rest unchanged',
+  async (t) => {
+    const full = plan({ ...input(), ipam });
+    const flat = plan({ ...input(), remote: false, ipam });
+    t.same(
+      flat.shared,
+      full.shared.filter((o) => o.kind !== 'route'),
+    );
+    t.same(
+      { ...flat, shared: [] },
+      { ...full, shared: [] },
+      'links, pod objects, firewall and result are the same',
+    );
   },
 );
 

@@ -12,27 +12,27 @@ import { createLinkCommands, podCommands } from '../commands.js';
 import type { NetworkConfig } from '../config.js';
 import { ensureFirewall, removeAttachments } from '../firewall.js';
 import type { AttachmentId, Plan } from '../model.js';
-import { loadPeers } from '../peers.js';
+import { type PeerSource, readPeerSource } from '../peers.js';
 import type { RouteOwner, Snapshot } from '../state.js';
 import { settleAll, type UndoStack, withUndo } from '../undo.js';
 import { converge, MissingObject, readAll, readAndWrite, WriteFailed } from './host.js';
 import { attachmentOf, type NetPlugin, type PlanInput, routeOwner, uplinkFor } from './plugin.js';
 import { deleteLinks } from './prune.js';
-import { type SharedScope, sharedScope } from './scope.js';
+import { type PeersScope, peersScope } from './scope.js';
 
 export async function add<C extends NetworkConfig>(p: NetPlugin<C>, req: Request): Promise<Result> {
   const cfg = p.load(req.conf);
-  const peers = loadPeers(cfg.peers, cfg.peersFile);
+  const source = readPeerSource(cfg.peers, cfg.peersFile);
   const att = attachmentOf(req);
   const owner = routeOwner(p, cfg.network);
   const release = await holdLock(attachmentLock(att));
   try {
     return await withUndo(req.log, async (undo) => {
       const leased = lease(req, undo);
-      const input = { cfg, peers, att, netns: req.netns };
-      const wired = wireHost({ p, input, owner, ipamAccepted: leased, req, undo });
+      const input = { cfg, att, netns: req.netns };
+      const wired = wireHost({ p, input, source, owner, ipamAccepted: leased, req, undo });
       const [ipam, { uplink, scope, snap }] = await settleAll([leased, wired]);
-      const plan = p.plan({ ...input, uplink, ipam });
+      const plan = p.plan({ ...input, peers: scope.peers, remote: scope.remote, uplink, ipam });
       await settleAll([
         ipBatch(podCommands(plan.pod), { netns: req.netns }),
         convergeShared(plan, scope, snap, req),
@@ -59,7 +59,8 @@ async function lease(req: Request, undo: UndoStack): Promise<Result> {
 
 interface HostStep<C extends NetworkConfig> {
   p: NetPlugin<C>;
-  input: Omit<PlanInput<C>, 'uplink' | 'ipam'>;
+  input: Omit<PlanInput<C>, 'uplink' | 'ipam' | 'peers' | 'remote'>;
+  source: PeerSource;
   owner: RouteOwner;
   ipamAccepted: Promise<unknown>;
   req: Request;
@@ -68,9 +69,10 @@ interface HostStep<C extends NetworkConfig> {
 
 /** The host side while IPAM runs: the uplink (when the plan needs it), the scope, then the links. */
 async function wireHost<C extends NetworkConfig>(s: HostStep<C>) {
-  const uplink = await uplinkFor(s.p, s.input.cfg);
-  const plan = s.p.plan({ ...s.input, uplink, ipam: undefined });
-  const scope = sharedScope(s.input.cfg.network, plan.shared, s.owner);
+  const { cfg } = s.input;
+  const uplink = await uplinkFor(s.p, cfg);
+  const scope = peersScope(cfg.network, s.source, [cfg, uplink], s.owner);
+  const plan = s.p.plan({ ...s.input, peers: scope.peers, remote: scope.remote, uplink, ipam: undefined });
   return { uplink, scope, snap: await createHostLinks(s, plan, scope) };
 }
 
@@ -83,7 +85,7 @@ async function wireHost<C extends NetworkConfig>(s: HostStep<C>) {
 async function createHostLinks<C extends NetworkConfig>(
   s: HostStep<C>,
   plan: Plan,
-  scope: SharedScope,
+  scope: PeersScope,
   sharedCreated = false,
 ): Promise<Snapshot> {
   const creates = plan.hostLinks.map((link) => ({ name: link.name, cmds: createLinkCommands(link) }));
@@ -118,7 +120,7 @@ async function createHostLinks<C extends NetworkConfig>(
 }
 
 /** Shared state is no attachment's: no undo. An unreachable peer must not fail this pod's ADD. */
-async function convergeShared(plan: Plan, scope: SharedScope, snap: Snapshot, req: Request) {
+async function convergeShared(plan: Plan, scope: PeersScope, snap: Snapshot, req: Request) {
   const failed = await converge(scope.select(plan.shared), snap, scope.owner, req.log);
   scope.converged(failed);
   if (failed.length)

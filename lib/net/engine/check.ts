@@ -25,7 +25,7 @@ export async function check<C extends NetworkConfig>(p: NetPlugin<C>, req: Reque
   const att = attachmentOf(req);
   const owner = routeOwner(p, cfg.network);
   const uplink = await uplinkFor(p, cfg);
-  const plan = p.plan({ cfg, peers, att, netns: req.netns, uplink, ipam: prev });
+  const plan = p.plan({ cfg, peers, att, netns: req.netns, uplink, remote: true, ipam: prev });
   const host = [...plan.shared, ...plan.hostLinks];
   const [hostSnap, podSnap, fw] = await Promise.all([
     readAll(host, owner),

@@ -18,6 +18,11 @@ export interface PlanInput<C> {
   netns: string;
   /** The device the plan depends on (see NetPlugin.uplink); NO_UPLINK when it needs none. */
   uplink: Uplink;
+  /**
+   * Plan the objects to other hosts (routes, neighbours, FDB entries)? false on an ADD whose
+   * inputs are those last converged (see scope.ts): leave them out, to keep ADD flat as peers grow.
+   */
+  remote: boolean;
   /** The IPAM result (ADD) or prevResult (CHECK); undefined while ADD still waits for IPAM, and on GC. */
   ipam: Result | undefined;
 }
@@ -39,6 +44,8 @@ export interface NetPlugin<C extends NetworkConfig = NetworkConfig> {
    * or false. Without this hook: the default route's device, unless `mtu` is configured.
    */
   uplink?(cfg: C): { dev?: string | undefined } | false;
+  /** More STATUS checks (after the engine's), with the lenient config STATUS reads. */
+  status?(conf: NetConf): Promise<void>;
   plan(input: PlanInput<C>): Plan;
 }
 

@@ -8,10 +8,10 @@ import { holdLock, tryLock } from '../../sys/lock.js';
 import { attachmentKey, attachmentLock, hostLinkName, parseLinkAlias } from '../attachment.js';
 import type { NetworkConfig } from '../config.js';
 import { applyNetworkRules, removeAttachments } from '../firewall.js';
-import { describePeers, loadPeers } from '../peers.js';
+import { describePeers, parsePeerSource, readPeerSource } from '../peers.js';
 import { converge, readAll } from './host.js';
 import { attachmentOf, type NetPlugin, routeOwner, uplinkFor } from './plugin.js';
-import { sharedScope } from './scope.js';
+import { recordConverged } from './scope.js';
 
 /** Deletes links by name; one already gone is success. */
 export async function deleteLinks(names: readonly string[], netns?: string): Promise<void> {
@@ -77,12 +77,13 @@ async function pruneLinks(network: string, stale: (key: string) => boolean, req:
  *  routes and entries converged, and recorded as applied (see scope.ts). */
 async function convergeNetwork<C extends NetworkConfig>(p: NetPlugin<C>, req: Request): Promise<void> {
   const cfg = p.load(req.conf);
-  const peers = loadPeers(cfg.peers, cfg.peersFile);
+  const source = readPeerSource(cfg.peers, cfg.peersFile);
+  const peers = parsePeerSource(source);
   const att = { network: cfg.network, containerId: '', ifname: '' }; // nobody's: GC plans shared state only
-  const plan = p.plan({ cfg, peers, att, netns: '', uplink: await uplinkFor(p, cfg), ipam: undefined });
+  const uplink = await uplinkFor(p, cfg);
+  const plan = p.plan({ cfg, peers, att, netns: '', uplink, remote: true, ipam: undefined });
   if (plan.firewall) await applyNetworkRules(plan.firewall);
   const owner = routeOwner(p, cfg.network);
-  const scope = sharedScope(cfg.network, plan.shared, owner, true);
   const snap = await readAll(plan.shared, owner);
   // Links are ADD's to create: GC only converges what exists and what lives on existing links.
   const onHost = (dev: string | undefined) => dev === undefined || snap.links.has(dev);
@@ -90,7 +91,8 @@ async function convergeNetwork<C extends NetworkConfig>(p: NetPlugin<C>, req: Re
     o.kind === 'link' ? onHost(o.name) : o.kind === 'sysctl' ? true : onHost(o.dev),
   );
   const failed = await converge(existing, snap, owner, req.log);
-  if (existing.length === plan.shared.length) scope.converged(failed);
+  if (existing.length === plan.shared.length && !failed.length)
+    recordConverged(cfg.network, source, [cfg, uplink], owner);
   if (failed.length)
     req.log.warn(
       `peers not on-link: ${describePeers(peers.filter((x) => failed.some((d) => d.peer === x.name)))}`,

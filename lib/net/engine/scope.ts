@@ -1,47 +1,54 @@
-// Which shared objects an ADD converges. The objects to other hosts (routes, neighbours, FDB
-// entries) grow with the peers; when they are what this host last applied (a digest per network
-// and netns), ADD reads and converges only the local ones (bridge, devices, addresses, sysctls), so
-// its cost stays flat as peers grow. GC always converges everything and records the digest; a
-// change of peers or config changes the digest, and the next ADD converges everything.
+// Whether an ADD plans and converges the objects to other hosts (routes, neighbours, FDB entries),
+// which grow with the peers. When the inputs deciding them (the plugin's config, the peersFile's
+// text, the uplink, the owner) are those this host last converged (a digest per network and netns),
+// ADD skips them: it neither validates the peers again nor plans, reads or writes their objects,
+// so its cost stays flat as peers grow. Any change of peers or config changes the digest, and that
+// ADD converges everything; GC and CHECK always do.
 import type { Difference } from '../diff.js';
 import type { HostObject } from '../model.js';
+import { type Peer, type PeerSource, parsePeerSource } from '../peers.js';
 import { stamp } from '../stamp.js';
 import type { RouteOwner } from '../state.js';
 
-export interface SharedScope {
-  /** The objects of `shared` in scope (a plan made later, with IPAM's answer, goes through it too). */
-  select(shared: readonly HostObject[]): HostObject[];
+export interface PeersScope {
+  peers: Peer[];
+  /** The objects to other hosts are planned and converged in this call. */
+  remote: boolean;
   /** undefined: routes are out of scope (none read, none pruned). */
   owner: RouteOwner | undefined;
-  /** Records the digest once everything converged (nothing to record for a local-only scope). */
+  /** The shared objects to converge: without `remote`, no link prunes the entries on it. */
+  select(shared: readonly HostObject[]): HostObject[];
+  /** Records the digest once everything converged. */
   converged(failed: readonly Difference[]): void;
 }
 
-const isRemote = (o: HostObject) => o.kind === 'route' || o.kind === 'neigh' || o.kind === 'fdb';
-
-export function sharedScope(
-  network: string,
-  shared: readonly HostObject[],
-  owner: RouteOwner,
-  always = false,
-): SharedScope {
+export function peersScope(network: string, src: PeerSource, inputs: unknown, owner: RouteOwner): PeersScope {
   const applied = stamp(network, 'peers');
-  // What decides the remote objects: themselves, who owns them, and the links owning entries.
-  const owned = shared
-    .filter((o) => o.kind === 'link' && o.ownsEntries)
-    .map((o) => o.kind === 'link' && o.name);
-  const content = JSON.stringify([owner, owned, shared.filter(isRemote)]);
-  if (!always && applied.matches(content)) {
-    // Without the remote objects in scope, a link must not prune the entries on it.
-    const select = (objs: readonly HostObject[]) =>
-      objs.filter((o) => !isRemote(o)).map((o) => (o.kind === 'link' ? { ...o, ownsEntries: false } : o));
-    return { select, owner: undefined, converged: () => {} };
-  }
+  const content = scopeContent(src, inputs, owner);
+  if (applied.matches(content))
+    return {
+      peers: parsePeerSource(src, true),
+      remote: false,
+      owner: undefined,
+      select: (objs) =>
+        objs.map((o) => (o.kind === 'link' && o.ownsEntries ? { ...o, ownsEntries: false } : o)),
+      converged: () => {},
+    };
   return {
-    select: (objs) => [...objs],
+    peers: parsePeerSource(src),
+    remote: true,
     owner,
+    select: (objs) => [...objs],
     converged: (failed) => {
       if (!failed.length) applied.record(content);
     },
   };
 }
+
+/** GC converged everything for these inputs: the next ADD may skip the objects to other hosts. */
+export function recordConverged(network: string, src: PeerSource, inputs: unknown, owner: RouteOwner): void {
+  stamp(network, 'peers').record(scopeContent(src, inputs, owner));
+}
+
+const scopeContent = (src: PeerSource, inputs: unknown, owner: RouteOwner) =>
+  JSON.stringify([inputs, src.text ?? null, owner]);

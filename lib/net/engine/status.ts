@@ -23,6 +23,7 @@ export async function status<C extends NetworkConfig>(p: NetPlugin<C>, req: Requ
     );
   }
   await req.ipam.status();
+  await p.status?.(req.conf);
   const peers = loadPeers(cfg.peers, cfg.peersFile);
   const far = p.directRoutes ? await notOnLink(remotePeers(peers, cfg.podCIDRs)) : [];
   if (far.length)

@@ -148,13 +148,18 @@ async function peerScaling(lab: Lab, dir: string): Promise<void> {
 
 /** Two routed hosts with a pod each, joined by vxlan: the plugin, or the same shape by hand. */
 async function throughput(t: T): Promise<void> {
-  const plugin = async (): Promise<Pair> => {
-    const c = await Cluster.create(t, { plugin: 'vxlan', underlay: 'routed', cniPath: BIN });
+  const plugin = async (name: string, conf: Record<string, unknown> = {}): Promise<Pair> => {
+    const c = await Cluster.create(t, { plugin: 'vxlan', underlay: 'routed', cniPath: BIN, conf });
     const a = await c.addPod(c.hosts[0]!, 'a');
     const b = await c.addPod(c.hosts[1]!, 'b');
-    return { name: 'vxlan plugin (routed, ipMasq, clusterCIDR)', server: b, client: a, addr: b.ip };
+    return { name, server: b, client: a, addr: b.ip };
   };
-  const pairs = [await plugin(), await byHand(t)];
+  const pairs = [
+    await plugin('vxlan plugin (routed, ipMasq, clusterCIDR)'),
+    await byHand(t),
+    // Without ipMasq there is no NAT hook, hence no conntrack: the data path alone.
+    await plugin('vxlan plugin, ipMasq false (no nat hook, no conntrack)', { ipMasq: false }),
+  ];
   const runs = pairs.map(() => [] as number[]);
   for (let round = 0; round < IPERF_PAIRS; round++)
     for (const [i, p] of pairs.entries()) runs[i]!.push(await iperf(p));

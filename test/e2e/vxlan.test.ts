@@ -285,3 +285,15 @@ t.test('STATUS: 0 with every peer behind a router; 50 when another device holds 
   });
   t.equal((await c.call(h1, 'STATUS', none, { ...v11, vni: 2 })).exitCode, 0, 'another vni is no conflict');
 });
+
+t.test('directRouting: a peer on the underlay subnet is routed directly, without the tunnel', async (t) => {
+  const c = await Cluster.create(t, { plugin: 'vxlan', hosts: 2, conf: { directRouting: true } });
+  const [h1, h2] = c.hosts as [ClusterHost, ClusterHost];
+  const a = await c.addPod(h1, 'a');
+  const b = await c.addPod(h2, 'b');
+  t.ok(await pings(a.name, b.ip), 'a → b');
+  const s = await hostState(h1);
+  t.match(s.routes, `10.244.2.0/24 via ${h2.ip} dev eth0`, 'plain route via the node IP');
+  t.notMatch(s.fdb, 'permanent', 'no FDB entry: nothing goes through the tunnel');
+  t.equal((await c.call(h1, 'CHECK', a, withPrev(c, a))).exitCode, 0, 'CHECK passes');
+});

@@ -84,8 +84,8 @@ function addDel(subjects: Subject[]): { add: number[]; del: number[] } {
   for (let i = 0; i < WARM; i++) for (const s of subjects) call(s, 'DEL', i);
   const add = subjects.map(() => [] as number[]);
   const del = subjects.map(() => [] as number[]);
-  for (let i = 0; i < RUNS; i++) subjects.forEach((s, k) => add[k]!.push(call(s, 'ADD', i)));
-  for (let i = 0; i < RUNS; i++) subjects.forEach((s, k) => del[k]!.push(call(s, 'DEL', i)));
+  for (let i = 0; i < RUNS; i++) for (const [k, s] of subjects.entries()) add[k]!.push(call(s, 'ADD', i));
+  for (let i = 0; i < RUNS; i++) for (const [k, s] of subjects.entries()) del[k]!.push(call(s, 'DEL', i));
   return { add: add.map(median), del: del.map(median) };
 }
 

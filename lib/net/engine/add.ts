@@ -1,7 +1,7 @@
-// ADD: lock the attachment → IPAM ∥ (uplink MTU → host links created in the `ip` run that reads the
-// shared state) → plan with IPAM's answer → pod configured ∥ shared state converged ∥ firewall.
-// The undo stack holds only what this call created; independent steps run side by side because
-// each costs a process start.
+// ADD: lock the attachment → IPAM ∥ (uplink → scope of the objects to other hosts (scope.ts) → host
+// links created in the `ip` run that reads the shared state) → plan with IPAM's answer → pod
+// configured ∥ shared state converged ∥ firewall. The undo stack holds only what this call created;
+// independent steps run side by side because each costs a process start.
 import { CniError, configError, PluginCode } from '../../cni/errors.js';
 import type { Request } from '../../cni/plugin.js';
 import type { Result } from '../../cni/result.js';

@@ -15,8 +15,9 @@ export const loadPlugin: PluginLoader = async (name): Promise<Plugin | undefined
       return (await import('../plugins/bridge-route/index.js')).default;
     case 'vxlan':
       return (await import('../plugins/vxlan/index.js')).default;
-    case 'gre':
     case 'macvlan':
+      return (await import('../plugins/macvlan/index.js')).default;
+    case 'gre':
     case 'ipvlan-l3':
       return undefined;
     case 'host-local':

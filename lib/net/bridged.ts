@@ -11,7 +11,7 @@ import { loadNetworkConfig, type NetworkConfig } from './config.js';
 import type { PlanInput } from './engine/plugin.js';
 import type { Fragment } from './firewall.js';
 import { ipFamily, isCidr } from './ip.js';
-import type { HostObject, LinkSpec, Plan, PodObject } from './model.js';
+import type { AttachmentId, HostObject, LinkSpec, Plan, PodObject } from './model.js';
 
 export interface BridgedConfig extends NetworkConfig {
   bridge: string;
@@ -58,6 +58,11 @@ function allowPairs(list: { from: string; to: string }[] | undefined): { from: s
     return { from, to };
   });
 }
+
+/** The attachment's link DEL deletes: the host end of its veth. */
+export const bridgedLinks = (hostLinkPrefix: string) => (att: AttachmentId) => [
+  { name: hostLinkName(att, hostLinkPrefix) },
+];
 
 /**
  * The local wiring's plan: shared, the bridge, and with IPAM's answer its gateway addresses and

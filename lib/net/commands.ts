@@ -17,6 +17,7 @@ export function createLinkCommands(l: LinkSpec): string[][] {
     l.name,
     ...opt(l.mac, 'address', l.mac ?? ''),
     ...num('mtu', l.mtu),
+    ...opt(l.netns, 'netns', l.netns ?? ''),
     'type',
     l.type,
     ...(l.attrs ?? []),
@@ -26,7 +27,8 @@ export function createLinkCommands(l: LinkSpec): string[][] {
     add.push('peer', 'name', p.name, ...opt(p.mac, 'address', p.mac ?? ''), ...num('mtu', p.mtu));
     add.push('netns', p.netns);
   }
-  return [add, ...setLinkCommands(l)];
+  // A link made inside a pod is set up there, by the plan's pod objects.
+  return l.netns ? [add] : [add, ...setLinkCommands(l)];
 }
 
 /** Brings an existing link to the spec: alias, group, master, port options, promisc, up. */
@@ -107,6 +109,7 @@ export const fdbCommand = (f: FdbSpec, verb: 'set' | 'del' = 'set'): string[] =>
 export const FLOOD_MAC = '00:00:00:00:00:00';
 
 /** Inside the pod, where its links already exist: bring them to the spec, then addresses and routes, in plan order. */
+/** The pod's `ip` lines; its sysctls are written apart (see lib/sys/sysctl.ts). */
 export const podCommands = (objects: readonly PodObject[]): string[][] => objects.flatMap(podObjectCommands);
 
 function podObjectCommands(o: PodObject): string[][] {
@@ -119,5 +122,7 @@ function podObjectCommands(o: PodObject): string[][] {
       return [routeCommand('replace', o)];
     case 'neigh':
       return [neighCommand(o)];
+    case 'sysctl':
+      return [];
   }
 }

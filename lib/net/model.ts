@@ -22,6 +22,11 @@ export interface LinkSpec {
   data?: Record<string, string | number | boolean>;
   /** veth: the other end, created directly in the netns at `netns`. */
   peer?: { name: string; mac?: string; mtu?: number; netns: string };
+  /** Created directly inside this netns (a pod's macvlan or ipvlan child of a host device); the
+   *  plan's pod objects set it up there. */
+  netns?: string;
+  /** A shared link only the network's pods need (a host shim): GC deletes it when none is left. */
+  whileUsed?: boolean;
   /** Bridge this link is a port of, with the port's options. */
   master?: string;
   hairpin?: boolean;
@@ -82,10 +87,10 @@ export interface SysctlSpec {
   value: string;
 }
 
-/** Objects inside a pod, written through `ip` once its links exist. */
-export type PodObject = LinkSpec | AddrSpec | RouteSpec | NeighSpec;
+/** Objects inside a pod, written once its links exist (sysctls first, then `ip`). */
+export type PodObject = LinkSpec | AddrSpec | RouteSpec | NeighSpec | SysctlSpec;
 /** Objects living in a netns, reconciled through `ip` (FDB entries through `bridge`). */
-export type NetObject = PodObject | FdbSpec;
+export type NetObject = LinkSpec | AddrSpec | RouteSpec | NeighSpec | FdbSpec;
 export type HostObject = NetObject | SysctlSpec;
 
 export interface Plan {

@@ -7,12 +7,14 @@ import { type IpAddrInfo, type IpLink, ipJsonIfExists } from '../sys/ip.js';
 export interface Uplink {
   /** '' when the host has no default route and none was named. */
   dev: string;
+  /** The device exists (a named one may not). */
+  found: boolean;
   mtu: number;
   /** Its global addresses, "addr/prefix", IPv4 first. */
   addrs: string[];
 }
 
-export const NO_UPLINK: Uplink = { dev: '', mtu: 1500, addrs: [] };
+export const NO_UPLINK: Uplink = { dev: '', found: false, mtu: 1500, addrs: [] };
 
 /** The named device, or the default route's (IPv4, else IPv6); one `ip` run. */
 export async function readUplink(dev = defaultRouteDevice()): Promise<Uplink> {
@@ -23,7 +25,7 @@ export async function readUplink(dev = defaultRouteDevice()): Promise<Uplink> {
     .filter((a) => a.scope === 'global')
     .sort((a, b) => (a.family === b.family ? 0 : a.family === 'inet' ? -1 : 1))
     .map((a) => `${a.local}/${a.prefixlen}`);
-  return { dev, mtu: link.mtu, addrs };
+  return { dev, found: true, mtu: link.mtu, addrs };
 }
 
 /** The device of the IPv4 default route, else of the IPv6 one. */

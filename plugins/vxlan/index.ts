@@ -1,4 +1,5 @@
 // vxlan: the bridge plugins' local wiring, hosts joined by a VXLAN overlay (routed, or one L2 subnet).
+import { bridgedLinks } from '../../lib/net/bridged.js';
 import { enginePlugin } from '../../lib/net/engine/index.js';
 import { loadConfig } from './config.js';
 import { HOST_VETH_PREFIX, plan } from './plan.js';
@@ -9,7 +10,7 @@ export const ROUTE_PROTO = 202;
 
 export default enginePlugin({
   routeProto: ROUTE_PROTO,
-  hostLinkPrefix: HOST_VETH_PREFIX,
+  attachmentLinks: bridgedLinks(HOST_VETH_PREFIX),
   directRoutes: false,
   knownArgs: ['IP'],
   load: loadConfig,

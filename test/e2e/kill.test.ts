@@ -16,6 +16,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const PLUGINS = [
   { plugin: 'bridge-route', hosts: 2 },
   { plugin: 'vxlan', hosts: 3, underlay: 'routed' as const },
+  { plugin: 'macvlan', hosts: 1 },
 ];
 
 for (const opts of PLUGINS)
@@ -85,6 +86,8 @@ for (const opts of PLUGINS)
       t.notMatch(nft, /comment/, 'no firewall entry left');
       const routes = await ip(['route', 'show'], h1.name);
       t.notMatch(routes, /dev v[bx][0-9a-f]/, 'no route through a pod veth left');
+      const macvlans = await ip(['link', 'show', 'type', 'macvlan'], h1.name);
+      t.equal(macvlans, '', 'no macvlan link in the host');
       if (opts.plugin === 'vxlan') {
         // The network's own entries stay, exactly one per other host.
         const fdb = (await inNs(h1.name, 'bridge', ['fdb', 'show', 'dev', 'vxlan-1'])).stdout;

@@ -106,7 +106,7 @@ export class Cluster {
     const r = await this.call(host, 'ADD', pod, conf);
     if (r.exitCode !== 0 || !r.json) throw new Error(`ADD ${name} failed: ${r.stdout} ${r.stderr}`);
     const ips = r.json.ips as { address: string }[];
-    return { ...pod, host, ip: ips[0]!.address.split('/')[0]!, result: r.json };
+    return { ...pod, host, ip: ips?.[0]?.address.split('/')[0] ?? '', result: r.json };
   }
 
   private removeDirs(): void {

@@ -33,8 +33,9 @@ const input = (extra: Record<string, unknown> = {}) => ({
   peers,
   att,
   netns: '/run/netns/pod',
-  uplink: { dev: 'eth0', mtu: 1400, addrs: ['192.168.1.11/24'] },
+  uplink: { dev: 'eth0', found: true, mtu: 1400, addrs: ['192.168.1.11/24'] },
   remote: true,
+  args: {},
 });
 const kinds = (objs: HostObject[]) => objs.map((o) => o.kind);
 

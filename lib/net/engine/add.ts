@@ -4,9 +4,10 @@
 // independent steps run side by side because each costs a process start.
 import { CniError, configError, PluginCode } from '../../cni/errors.js';
 import type { Request } from '../../cni/plugin.js';
-import type { Result } from '../../cni/result.js';
+import { emptyResult, type Result } from '../../cni/result.js';
 import { ipBatch, isExists } from '../../sys/ip.js';
 import { holdLock } from '../../sys/lock.js';
+import { setSysctlsIn } from '../../sys/sysctl.js';
 import { attachmentKey, attachmentLock } from '../attachment.js';
 import { createLinkCommands, podCommands } from '../commands.js';
 import type { NetworkConfig } from '../config.js';
@@ -16,7 +17,14 @@ import { type PeerSource, readPeerSource } from '../peers.js';
 import type { RouteOwner, Snapshot } from '../state.js';
 import { settleAll, type UndoStack, withUndo } from '../undo.js';
 import { converge, MissingObject, readAll, readAndWrite, WriteFailed } from './host.js';
-import { attachmentOf, type NetPlugin, type PlanInput, routeOwner, uplinkFor } from './plugin.js';
+import {
+  attachmentArgs,
+  attachmentOf,
+  type NetPlugin,
+  type PlanInput,
+  routeOwner,
+  uplinkFor,
+} from './plugin.js';
 import { deleteLinks } from './prune.js';
 import { type PeersScope, peersScope } from './scope.js';
 
@@ -28,13 +36,13 @@ export async function add<C extends NetworkConfig>(p: NetPlugin<C>, req: Request
   const release = await holdLock(attachmentLock(att));
   try {
     return await withUndo(req.log, async (undo) => {
-      const leased = lease(req, undo);
-      const input = { cfg, att, netns: req.netns };
+      const leased = lease(p, req, undo);
+      const input = { cfg, att, netns: req.netns, args: attachmentArgs(req) };
       const wired = wireHost({ p, input, source, owner, ipamAccepted: leased, req, undo });
       const [ipam, { uplink, scope, snap }] = await settleAll([leased, wired]);
       const plan = p.plan({ ...input, peers: scope.peers, remote: scope.remote, uplink, ipam });
       await settleAll([
-        ipBatch(podCommands(plan.pod), { netns: req.netns }),
+        configurePod(plan, req.netns),
         convergeShared(plan, scope, snap, req),
         ensureAttachmentFirewall(plan, att, undo),
       ]);
@@ -45,7 +53,12 @@ export async function add<C extends NetworkConfig>(p: NetPlugin<C>, req: Request
   }
 }
 
-async function lease(req: Request, undo: UndoStack): Promise<Result> {
+async function lease<C extends NetworkConfig>(
+  p: NetPlugin<C>,
+  req: Request,
+  undo: UndoStack,
+): Promise<Result> {
+  if (!req.ipam && p.ipamOptional) return emptyResult();
   if (!req.ipam)
     throw configError(
       'ipam is required, e.g. {"type": "host-local", "ranges": [[{"subnet": "10.244.1.0/24"}]]}',
@@ -88,14 +101,18 @@ async function createHostLinks<C extends NetworkConfig>(
   scope: PeersScope,
   sharedCreated = false,
 ): Promise<Snapshot> {
-  const creates = plan.hostLinks.map((link) => ({ name: link.name, cmds: createLinkCommands(link) }));
+  const creates = plan.hostLinks.map((link) => ({
+    name: link.name,
+    netns: link.netns,
+    cmds: createLinkCommands(link),
+  }));
   try {
     const snap = await readAndWrite(
       scope.select(plan.shared),
       scope.owner,
       creates.flatMap((c) => c.cmds),
     );
-    for (const c of creates) s.undo.push(`delete ${c.name}`, () => deleteLinks([c.name]));
+    for (const c of creates) s.undo.push(`delete ${c.name}`, () => deleteLinks([c]));
     return snap;
   } catch (err) {
     if (err instanceof MissingObject && !sharedCreated) {
@@ -112,11 +129,18 @@ async function createHostLinks<C extends NetworkConfig>(
           `${c.name} exists: container ${s.req.containerId} is attached as ${s.req.ifname} already; DEL it first`,
         );
       if (err.index === undefined || line < err.index)
-        s.undo.push(`delete ${c.name}`, () => deleteLinks([c.name]));
+        s.undo.push(`delete ${c.name}`, () => deleteLinks([c]));
       line += c.cmds.length;
     }
     throw err.error;
   }
+}
+
+/** Inside the pod: its sysctls first (arp_notify must be on before the link comes up), then `ip`. */
+async function configurePod(plan: Plan, netns: string): Promise<void> {
+  const sysctls = plan.pod.flatMap((o) => (o.kind === 'sysctl' ? [[o.key, o.value] as const] : []));
+  await setSysctlsIn(netns, sysctls);
+  await ipBatch(podCommands(plan.pod), { netns });
 }
 
 /** Shared state is no attachment's: no undo. An unreachable peer must not fail this pod's ADD. */

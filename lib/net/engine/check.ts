@@ -13,7 +13,7 @@ import { firewallKeys } from '../firewall.js';
 import { describePeers, loadPeers, type Peer } from '../peers.js';
 import type { Snapshot } from '../state.js';
 import { readAll } from './host.js';
-import { attachmentOf, type NetPlugin, routeOwner, uplinkFor } from './plugin.js';
+import { attachmentArgs, attachmentOf, type NetPlugin, routeOwner, uplinkFor } from './plugin.js';
 
 const failed = (msg: string) => new CniError(PluginCode.CheckFailed, msg);
 
@@ -25,15 +25,23 @@ export async function check<C extends NetworkConfig>(p: NetPlugin<C>, req: Reque
   const att = attachmentOf(req);
   const owner = routeOwner(p, cfg.network);
   const uplink = await uplinkFor(p, cfg);
-  const plan = p.plan({ cfg, peers, att, netns: req.netns, uplink, remote: true, ipam: prev });
-  const host = [...plan.shared, ...plan.hostLinks];
+  const args = attachmentArgs(req);
+  const plan = p.plan({ cfg, peers, att, netns: req.netns, uplink, remote: true, args, ipam: prev });
+  // A link made inside the pod is checked there, through the plan's pod objects.
+  const host = [...plan.shared, ...plan.hostLinks.filter((l) => !l.netns)];
   const [hostSnap, podSnap, fw] = await Promise.all([
     readAll(host, owner),
-    readAll(plan.pod, undefined, req.netns),
+    readAll(
+      plan.pod.filter((o) => o.kind !== 'sysctl'),
+      undefined,
+      req.netns,
+    ),
     plan.firewall ? firewallKeys(cfg.network) : undefined,
   ]);
   checkPodInterface(req, prev, podSnap);
-  const podDiffs = diff(plan.pod, podSnap, undefined).map((d) => ({
+  // (The pod's sysctls are written with it and not read back: that would cost a process.)
+  const podObjects = plan.pod.filter((o) => o.kind !== 'sysctl');
+  const podDiffs = diff(podObjects, podSnap, undefined).map((d) => ({
     ...d,
     problem: `${d.problem} in ${req.netns}`,
   }));

@@ -1,5 +1,7 @@
 // What a network plugin gives the engine: its config loader and its `plan` (pure), which describes
 // the desired state; the engine reads, diffs and writes it for every verb.
+
+import { pickArg } from '../../cni/args.js';
 import type { NetConf } from '../../cni/config.js';
 import type { Request } from '../../cni/plugin.js';
 import type { Result } from '../../cni/result.js';
@@ -23,20 +25,42 @@ export interface PlanInput<C> {
    * inputs are those last converged (see scope.ts): leave them out, to keep ADD flat as peers grow.
    */
   remote: boolean;
+  /** Per-attachment arguments (CNI_ARGS < args.cni < runtimeConfig). */
+  args: AttachmentArgs;
   /** The IPAM result (ADD) or prevResult (CHECK); undefined while ADD still waits for IPAM, and on GC. */
   ipam: Result | undefined;
+}
+
+export interface AttachmentArgs {
+  /** MAC: runtimeConfig.mac > args.cni.mac > CNI_ARGS MAC. */
+  mac?: string | undefined;
+}
+
+/** The per-attachment arguments of a request, each from its highest-precedence source. */
+export function attachmentArgs(req: Request): AttachmentArgs {
+  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  return {
+    mac: pickArg({
+      cniArgs: req.cniArgs.MAC,
+      argsCni: str(req.conf.argsCni.mac),
+      runtimeConfig: str(req.conf.runtimeConfig.mac),
+    }),
+  };
 }
 
 export interface NetPlugin<C extends NetworkConfig = NetworkConfig> {
   /** Routing protocol number of the plugin's shared routes (`ip route show proto N`). */
   routeProto: number;
-  /** Prefix of the attachment's host link names (see hostLinkName); they are deleted by name on DEL. */
-  hostLinkPrefix: string;
+  /** The attachment's links DEL deletes by name: a host link (and where it lives), found without
+   *  the plugin's config. `netns` is the pod's, '' when the runtime gave none. */
+  attachmentLinks(att: AttachmentId, netns: string): { name: string; netns?: string }[];
   /** Its routes to other hosts go `via nodeIP`, so a peer that is not on-link limits connectivity
    *  (STATUS 51). An overlay reaches peers through any underlay route: false. */
   directRoutes: boolean;
   /** CNI_ARGS keys the plugin reads. */
   knownArgs?: readonly string[];
+  /** Without an ipam section the pod gets no address (L2 only); default: ipam is required. */
+  ipamOptional?: boolean;
   /** The full, strict config load for ADD, CHECK and GC's convergence. */
   load(conf: NetConf): C;
   /**

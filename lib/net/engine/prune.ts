@@ -5,7 +5,7 @@ import type { Request } from '../../cni/plugin.js';
 import type { IpLink } from '../../sys/ip.js';
 import { ipJson, ipLinkDelete } from '../../sys/ip.js';
 import { holdLock, tryLock } from '../../sys/lock.js';
-import { attachmentKey, attachmentLock, hostLinkName, parseLinkAlias } from '../attachment.js';
+import { attachmentKey, attachmentLock, parseLinkAlias } from '../attachment.js';
 import type { NetworkConfig } from '../config.js';
 import { applyNetworkRules, removeAttachments } from '../firewall.js';
 import { describePeers, parsePeerSource, readPeerSource } from '../peers.js';
@@ -14,8 +14,10 @@ import { attachmentOf, type NetPlugin, routeOwner, uplinkFor } from './plugin.js
 import { recordConverged } from './scope.js';
 
 /** Deletes links by name; one already gone is success. */
-export async function deleteLinks(names: readonly string[], netns?: string): Promise<void> {
-  for (const name of names) await ipLinkDelete(name, { netns });
+export async function deleteLinks(
+  links: readonly { name: string; netns?: string | undefined }[],
+): Promise<void> {
+  for (const l of links) await ipLinkDelete(l.name, { netns: l.netns });
 }
 
 /** Waits for the attachment's lock (a killed ADD's children may still run), then removes it all. */
@@ -27,7 +29,7 @@ export async function del<C extends NetworkConfig>(p: NetPlugin<C>, req: Request
     throwFirst(
       await Promise.allSettled([
         req.ipam?.del(),
-        deleteLinks([hostLinkName(att, p.hostLinkPrefix)]),
+        deleteLinks(p.attachmentLinks(att, req.netns)),
         removeAttachments(att.network, (k) => k === key),
       ]),
     );
@@ -81,9 +83,12 @@ async function convergeNetwork<C extends NetworkConfig>(p: NetPlugin<C>, req: Re
   const peers = parsePeerSource(source);
   const att = { network: cfg.network, containerId: '', ifname: '' }; // nobody's: GC plans shared state only
   const uplink = await uplinkFor(p, cfg);
-  const plan = p.plan({ cfg, peers, att, netns: '', uplink, remote: true, ipam: undefined });
+  const plan = p.plan({ cfg, peers, att, netns: '', uplink, remote: true, args: {}, ipam: undefined });
   if (plan.firewall) await applyNetworkRules(plan.firewall);
   const owner = routeOwner(p, cfg.network);
+  // A link only pods need goes with the network's last pod.
+  const unused = req.attachments.length ? [] : plan.shared.filter((o) => o.kind === 'link' && o.whileUsed);
+  await deleteLinks(unused.map((o) => ({ name: o.kind === 'link' ? o.name : '' })));
   const snap = await readAll(plan.shared, owner);
   // Links are ADD's to create: GC only converges what exists and what lives on existing links.
   const onHost = (dev: string | undefined) => dev === undefined || snap.links.has(dev);

@@ -1,0 +1,73 @@
+// macvlan's desired state: the pod's interface is a macvlan child of a host NIC (the master), made
+// directly inside the pod's netns (the host never sees CNI_IFNAME), with its own MAC on the LAN; no
+// bridge, no NAT. arp_notify/ndisc_notify announce the MAC at once. With hostShim, a shared macvlan
+// child on the host (bridge mode) with the shim address and a route to this host's pods lets the
+// host reach them, which a macvlan master itself cannot.
+import { configError } from '../../lib/cni/errors.js';
+import { attachmentMac, networkTag } from '../../lib/net/attachment.js';
+import type { PlanInput } from '../../lib/net/engine/index.js';
+import { ipFamily } from '../../lib/net/ip.js';
+import type { HostObject, LinkSpec, Plan, PodObject } from '../../lib/net/model.js';
+import type { MacvlanConfig } from './config.js';
+
+/** Name of the network's host shim (≤ 15 bytes). */
+export const shimName = (network: string) => `ms${networkTag(network).slice(1, 11)}`;
+
+export function plan({ cfg, att, netns, uplink, ipam, args }: PlanInput<MacvlanConfig>): Plan {
+  if (!uplink.found)
+    throw configError(
+      cfg.master
+        ? `master "${cfg.master}" does not exist on this host`
+        : 'master is not set and this host has no default route to take it from; set master',
+    );
+  if (cfg.mtu !== undefined && cfg.mtu > uplink.mtu)
+    throw configError(`mtu ${cfg.mtu} is above the MTU ${uplink.mtu} of master "${uplink.dev}"`);
+  const mtu = cfg.mtu ?? uplink.mtu;
+  // passthru: the child takes the master's MAC unless one is asked for.
+  const mac = args.mac ?? (cfg.mode === 'passthru' ? undefined : attachmentMac(att, 'pod'));
+  const child: LinkSpec = {
+    kind: 'link',
+    name: att.ifname,
+    type: 'macvlan',
+    parent: uplink.dev,
+    netns,
+    ...(mac ? { mac } : {}),
+    mtu,
+    attrs: ['mode', cfg.mode],
+  };
+  const ips = (ipam?.ips ?? []).map((ip) => ({ address: ip.address, gateway: ip.gateway, interface: 0 }));
+  const routes = ipam?.routes ?? [];
+  const notify = (fam: string, key: string): PodObject => ({
+    kind: 'sysctl',
+    key: `net/${fam}/conf/${att.ifname}/${key}`,
+    value: '1',
+  });
+  const pod: PodObject[] = [
+    notify('ipv4', 'arp_notify'),
+    notify('ipv6', 'ndisc_notify'),
+    ...ips.map((ip) => ({ kind: 'addr' as const, dev: att.ifname, cidr: ip.address })),
+    { kind: 'link', name: att.ifname, type: 'macvlan', data: { mode: cfg.mode } },
+    ...routes.map((r) => ({ kind: 'route' as const, dst: r.dst, via: r.gw, dev: att.ifname })),
+  ];
+  return {
+    shared: cfg.hostShim ? shim(cfg, uplink.dev, cfg.hostShim) : [],
+    hostLinks: [child],
+    pod,
+    firewall: undefined,
+    interfaces: [{ name: att.ifname, mac, sandbox: netns }],
+    ips,
+    routes,
+    dns: ipam?.dns ?? {},
+  };
+}
+
+/** The host's way to its pods: a bridge-mode sibling of theirs with the shim address, and routes. */
+function shim(cfg: MacvlanConfig, master: string, address: string): HostObject[] {
+  const name = shimName(cfg.network);
+  const bits = ipFamily(address) === 4 ? 32 : 128;
+  return [
+    { kind: 'link', name, type: 'macvlan', parent: master, attrs: ['mode', 'bridge'], whileUsed: true },
+    { kind: 'addr', dev: name, cidr: `${address}/${bits}` },
+    ...cfg.podCIDRs.map((dst): HostObject => ({ kind: 'route', dst, dev: name })),
+  ];
+}

@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { benchBridgeRoute } from './bench/bridge-route.ts';
 import { benchHostLocal } from './bench/host-local.ts';
 import { ROOT } from './bench/lib.ts';
+import { benchMacvlan } from './bench/macvlan.ts';
 import { benchStartup } from './bench/startup.ts';
 import { benchVxlan } from './bench/vxlan.ts';
 
@@ -12,6 +13,7 @@ const sections: Record<string, () => void | Promise<void>> = {
   'host-local': () => benchHostLocal(),
   'bridge-route': () => benchBridgeRoute(),
   vxlan: () => benchVxlan(),
+  macvlan: () => benchMacvlan(),
 };
 
 const wanted = process.argv.slice(2);

@@ -3,6 +3,7 @@
 import { enginePlugin } from '../../lib/net/engine/index.js';
 import { loadConfig } from './config.js';
 import { plan } from './plan.js';
+import { status } from './status.js';
 
 /** Routing protocol number of macvlan's shim routes (`ip route show proto 203`). */
 export const ROUTE_PROTO = 203;
@@ -12,10 +13,12 @@ export default enginePlugin({
   // The pod's link lives in the pod: DEL removes it there while the netns exists.
   attachmentLinks: (att, netns) => (netns ? [{ name: att.ifname, netns }] : []),
   directRoutes: false,
+  firewall: false,
   ipamOptional: true,
   knownArgs: ['IP', 'MAC'],
   load: loadConfig,
   // The master: its MTU bounds the pods'.
   uplink: (cfg) => ({ dev: cfg.master }),
   plan,
+  status,
 });

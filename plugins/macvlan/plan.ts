@@ -47,7 +47,13 @@ export function plan({ cfg, att, netns, uplink, ipam, args }: PlanInput<MacvlanC
     notify('ipv6', 'ndisc_notify'),
     ...ips.map((ip) => ({ kind: 'addr' as const, dev: att.ifname, cidr: ip.address })),
     { kind: 'link', name: att.ifname, type: 'macvlan', data: { mode: cfg.mode } },
-    ...routes.map((r) => ({ kind: 'route' as const, dst: r.dst, via: r.gw, dev: att.ifname })),
+    // A route without gw goes via the gateway of its family, as the reference does.
+    ...routes.map((r) => ({
+      kind: 'route' as const,
+      dst: r.dst,
+      via: r.gw ?? ips.find((ip) => ipFamily(ip.address) === ipFamily(r.dst))?.gateway,
+      dev: att.ifname,
+    })),
   ];
   return {
     shared: cfg.hostShim ? shim(cfg, uplink.dev, cfg.hostShim) : [],

@@ -6,25 +6,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cluster } from '../../test/helpers/cluster.ts';
-import { type Host, ip, Lab, type Netns } from '../../test/helpers/lab.ts';
+import { ip, Lab, type Netns } from '../../test/helpers/lab.ts';
 import { iperf, type Pair } from './bridge-route.ts';
-import { BIN, median, ms, REFERENCE, table, timeSpawn } from './lib.ts';
+import { addDel, common, RUNS, type Subject, subject, WARM } from './calls.ts';
+import { BIN, median, ms, REFERENCE, table } from './lib.ts';
 
-const RUNS = 20;
-const WARM = 3;
 const IPERF_PAIRS = 5;
-const PATH = process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin';
 type Teardown = () => unknown;
 type T = { teardown(fn: Teardown): void };
-
-interface Subject {
-  name: string;
-  file: string;
-  cniPath: string;
-  host: Host;
-  pods: Netns[];
-  conf: string;
-}
 
 export async function benchVxlan(): Promise<void> {
   const teardowns: Teardown[] = [];
@@ -39,54 +28,6 @@ export async function benchVxlan(): Promise<void> {
     for (const fn of teardowns.reverse()) await fn();
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-/** A host on the lab's switch (default route, an underlay address) with `n` empty pod netns. */
-async function subject(lab: Lab, name: string, file: string, conf: Record<string, unknown>, n: number) {
-  const host = await lab.host(name);
-  const pods: Netns[] = [];
-  for (let i = 0; i < n; i++) pods.push(await lab.netns(`${name}p${i}`));
-  return {
-    name,
-    file,
-    cniPath: file.startsWith(REFERENCE) ? REFERENCE : BIN,
-    host,
-    pods,
-    conf: JSON.stringify(conf),
-  };
-}
-
-const call = (s: Subject, command: string, i: number) =>
-  timeSpawn({
-    file: 'ip',
-    args: ['netns', 'exec', s.host.name, s.file],
-    env: {
-      PATH,
-      CNI_COMMAND: command,
-      CNI_CONTAINERID: `bench-${i}`,
-      CNI_IFNAME: 'eth0',
-      CNI_NETNS: s.pods[i]!.path,
-      CNI_PATH: s.cniPath,
-    },
-    input: s.conf,
-  });
-
-const common = (dir: string, name: string) => ({
-  cniVersion: '1.0.0',
-  name: 'benchnet',
-  clusterCIDR: '10.244.0.0/16',
-  ipam: { type: 'host-local', subnet: '10.244.1.0/24', dataDir: join(dir, name) },
-});
-
-/** ADD then DEL of RUNS pods, interleaved across the subjects; medians. */
-function addDel(subjects: Subject[]): { add: number[]; del: number[] } {
-  for (let i = 0; i < WARM; i++) for (const s of subjects) call(s, 'ADD', i);
-  for (let i = 0; i < WARM; i++) for (const s of subjects) call(s, 'DEL', i);
-  const add = subjects.map(() => [] as number[]);
-  const del = subjects.map(() => [] as number[]);
-  for (let i = 0; i < RUNS; i++) for (const [k, s] of subjects.entries()) add[k]!.push(call(s, 'ADD', i));
-  for (let i = 0; i < RUNS; i++) for (const [k, s] of subjects.entries()) del[k]!.push(call(s, 'DEL', i));
-  return { add: add.map(median), del: del.map(median) };
 }
 
 async function latency(lab: Lab, dir: string): Promise<void> {

@@ -15,6 +15,13 @@ const conflists = readdirSync(DIR).filter((f) => f.endsWith('.conflist'));
 const CLUSTERS: Record<string, ClusterOptions> = {
   'bridge-route': { hosts: 2 },
   vxlan: { hosts: 2, underlay: 'routed', plugin: 'vxlan' },
+  macvlan: { hosts: 2, plugin: 'macvlan' },
+};
+/** The pod address each plugin's examples hand out on host 1. */
+const POD_ADDRESS: Record<string, RegExp> = {
+  'bridge-route': /10\.244\.1\.\d+\/24/,
+  vxlan: /10\.244\.1\.\d+\/24/,
+  macvlan: /192\.168\.100\.1[01]\d\/24/,
 };
 /** The plugin an example is for: its file name up to the first dot. */
 const pluginOf = (file: string) => file.slice(0, file.indexOf('.'));
@@ -39,7 +46,7 @@ t.test('every conflist has a runner here', async (t) => {
   t.ok(conflists.length > 0);
   for (const f of conflists) {
     const plugin = pluginOf(f);
-    t.ok(OURS.has(plugin) && CLUSTERS[plugin], `${f} is covered by this test`);
+    t.ok(OURS.has(plugin) && CLUSTERS[plugin] && POD_ADDRESS[plugin], `${f} is covered by this test`);
   }
 });
 
@@ -64,7 +71,7 @@ for (const file of conflists.filter((f) => OURS.has(pluginOf(f)) && CLUSTERS[plu
     };
     const add = await runChain('ADD', steps, call);
     t.notOk(add.failed, `ADD ${add.failed?.stdout ?? ''}`);
-    t.match(JSON.stringify(add.result), /10\.244\.1\.\d+\/24/, 'pod got an address of the example subnet');
+    t.match(JSON.stringify(add.result), POD_ADDRESS[plugin]!, 'pod got an address of the example subnet');
     if (list.cniVersion !== '0.3.1') {
       // The reference portmap fails its own CHECK when ip6tables exists; see bridge-route-interop.
       const check = await runChain(

@@ -1,5 +1,7 @@
 // macvlan on the real kernel: a LAN switch netns, two hosts whose masters (eth0) are ports of it, and
 // a LAN machine on it; pods get addresses from disjoint slices of the LAN subnet.
+import { symlinkSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import t from 'tap';
 import { Cluster, type ClusterHost, leaseFiles, type Pod } from '../helpers/cluster.js';
 import { ip } from '../helpers/lab.js';
@@ -224,4 +226,35 @@ t.test('interop with the reference macvlan: same result shape; each DELs what th
   );
   for (const ns of [ns1, ns2]) t.notMatch(await ip(['link', 'show'], ns.name), 'eth0', 'no pod link left');
   t.same(leaseFiles(h1), [], 'no lease left (host-local is shared and byte-compatible)');
+});
+
+t.test('STATUS: ready with a master (also without ipam and without nft); 50 without one', async (t) => {
+  const c = await Cluster.create(t, { plugin: 'macvlan', hosts: 1 });
+  const [h1] = c.hosts as [ClusterHost];
+  const none = { id: '', path: '', ifname: '' };
+  const v11 = (extra: Record<string, unknown> = {}) => ({ ...lanConf(c, h1, extra), cniVersion: '1.1.0' });
+  t.equal((await c.call(h1, 'STATUS', none, v11())).exitCode, 0, 'ready');
+  t.equal(
+    (await c.call(h1, 'STATUS', none, { ...v11(), ipam: undefined })).exitCode,
+    0,
+    'ready without ipam',
+  );
+  const bin = t.testdir({});
+  for (const tool of ['/usr/sbin/ip', '/usr/bin/nsenter', '/usr/bin/flock'])
+    symlinkSync(tool, join(bin, basename(tool)));
+  const noNft = await callPlugin('macvlan', v11(), {
+    command: 'STATUS',
+    hostNetns: h1.name,
+    path: BIN,
+    env: { PATH: bin },
+  });
+  t.equal(noNft.exitCode, 0, `no firewall, so nft is not needed ${noNft.stdout}`);
+  t.match((await c.call(h1, 'STATUS', none, v11({ master: 'nope0' }))).json, {
+    code: 50,
+    msg: /master "nope0" does not exist/,
+  });
+  t.match((await c.call(h1, 'STATUS', none, v11({ master: 'lo' }))).json, {
+    code: 50,
+    msg: /cannot carry macvlan/,
+  });
 });

@@ -59,6 +59,8 @@ export interface NetPlugin<C extends NetworkConfig = NetworkConfig> {
   directRoutes: boolean;
   /** CNI_ARGS keys the plugin reads. */
   knownArgs?: readonly string[];
+  /** Its plans have no firewall, so STATUS does not need nft. Default: true. */
+  firewall?: boolean;
   /** Without an ipam section the pod gets no address (L2 only); default: ipam is required. */
   ipamOptional?: boolean;
   /** The full, strict config load for ADD, CHECK and GC's convergence. */

@@ -1,4 +1,5 @@
-// STATUS: can this plugin add pods now? nft and the IPAM plugin must be there (50 otherwise), the
+// STATUS: can this plugin add pods now? nft (for plugins with a firewall) and the IPAM plugin must be
+// there (50 otherwise), the
 // IPAM plugin must say it is ready, and for plugins routing via the peers' node IPs, a peer that is
 // not on-link limits connectivity (51); the peers list must be readable (7). Only the shared
 // config keys are read, so a plugin-specific ADD rule cannot fail it.
@@ -13,16 +14,17 @@ import type { NetPlugin } from './plugin.js';
 export async function status<C extends NetworkConfig>(p: NetPlugin<C>, req: Request): Promise<void> {
   const cfg = loadNetworkConfig(req.conf);
   const path = (req.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':');
-  if (!findExecutable('nft', path))
+  if (p.firewall !== false && !findExecutable('nft', path))
     throw new CniError(ErrorCode.NotAvailable, 'nft (nftables) is not installed on this host');
-  if (!req.ipam) throw new CniError(ErrorCode.NotAvailable, 'no ipam section in the config');
-  if (!findExecutable(req.ipam.type, req.path)) {
+  if (!req.ipam && !p.ipamOptional)
+    throw new CniError(ErrorCode.NotAvailable, 'no ipam section in the config');
+  if (req.ipam && !findExecutable(req.ipam.type, req.path)) {
     throw new CniError(
       ErrorCode.NotAvailable,
       `IPAM plugin "${req.ipam.type}" is not in CNI_PATH (${req.path.join(':')})`,
     );
   }
-  await req.ipam.status();
+  await req.ipam?.status();
   await p.status?.(req.conf);
   const peers = loadPeers(cfg.peers, cfg.peersFile);
   const far = p.directRoutes ? await notOnLink(remotePeers(peers, cfg.podCIDRs)) : [];

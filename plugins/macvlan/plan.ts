@@ -14,6 +14,9 @@ import type { MacvlanConfig } from './config.js';
 export const shimName = (network: string) => `ms${networkTag(network).slice(1, 11)}`;
 
 export function plan({ cfg, att, netns, uplink, ipam, args }: PlanInput<MacvlanConfig>): Plan {
+  // GC plans the shared objects only (no attachment): without a master there is no shim to keep.
+  if (!att.ifname)
+    return { ...NOTHING, shared: cfg.hostShim && uplink.found ? shim(cfg, uplink.dev, cfg.hostShim) : [] };
   if (!uplink.found)
     throw configError(
       cfg.master
@@ -66,6 +69,17 @@ export function plan({ cfg, att, netns, uplink, ipam, args }: PlanInput<MacvlanC
     dns: ipam?.dns ?? {},
   };
 }
+
+const NOTHING: Plan = {
+  shared: [],
+  hostLinks: [],
+  pod: [],
+  firewall: undefined,
+  interfaces: [],
+  ips: [],
+  routes: [],
+  dns: {},
+};
 
 /** The host's way to its pods: a bridge-mode sibling of theirs with the shim address, and routes. */
 function shim(cfg: MacvlanConfig, master: string, address: string): HostObject[] {

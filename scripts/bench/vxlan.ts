@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cluster } from '../../test/helpers/cluster.ts';
 import { ip, Lab, type Netns } from '../../test/helpers/lab.ts';
-import { iperf, type Pair } from './bridge-route.ts';
+import { compareThroughput, type Pair } from './bridge-route.ts';
 import { addDel, common, RUNS, type Subject, subject, WARM } from './calls.ts';
-import { BIN, median, ms, REFERENCE, table } from './lib.ts';
+import { BIN, ms, REFERENCE, table } from './lib.ts';
 
 const IPERF_PAIRS = 5;
 type Teardown = () => unknown;
@@ -101,26 +101,10 @@ async function throughput(t: T): Promise<void> {
     // Without ipMasq there is no NAT hook, hence no conntrack: the data path alone.
     await plugin('vxlan plugin, ipMasq false (no nat hook, no conntrack)', { ipMasq: false }),
   ];
-  const runs = pairs.map(() => [] as number[]);
-  for (let round = 0; round < IPERF_PAIRS; round++)
-    for (const [i, p] of pairs.entries()) runs[i]!.push(await iperf(p));
-  const gbit = (bps: number) => (bps / 1e9).toFixed(2);
-  const hand = median(runs[1]!);
-  table(
+  await compareThroughput(
     `vxlan, pod to pod across two routed hosts: iperf3 TCP, ${IPERF_PAIRS} runs each, alternated (Gbit/s)`,
-    ['topology', 'median', 'runs', 'vs by hand', 'goal', 'met'],
-    pairs.map((p, i) => {
-      const med = median(runs[i]!);
-      const ours = i === 0;
-      return [
-        p.name,
-        gbit(med),
-        runs[i]!.map(gbit).join(', '),
-        `${(med / hand).toFixed(2)}×`,
-        ours ? '≥ 0.95×' : '',
-        ours ? (med / hand >= 0.95 ? 'yes' : 'NO') : '',
-      ];
-    }),
+    pairs,
+    IPERF_PAIRS,
   );
 }
 

@@ -1,7 +1,8 @@
 // ipam.resolvConf: a resolv.conf-style file turned into the result's dns, read as the reference reads it.
-import { readFileSync } from 'node:fs';
+
 import { configError } from '../../lib/cni/errors.js';
 import type { Dns } from '../../lib/cni/result.js';
+import { readRegularFile } from '../../lib/sys/files.js';
 
 export function parseResolvConf(text: string): Dns {
   const nameservers: string[] = [];
@@ -28,7 +29,7 @@ export function parseResolvConf(text: string): Dns {
 
 export function readResolvConf(path: string): Dns {
   try {
-    return parseResolvConf(readFileSync(path, 'utf8'));
+    return parseResolvConf(readRegularFile(path, 64 << 10));
   } catch (err) {
     throw configError(`ipam.resolvConf "${path}" cannot be read (${(err as NodeJS.ErrnoException).code})`);
   }

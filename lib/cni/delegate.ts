@@ -2,6 +2,7 @@
 // run it with our env (CNI_COMMAND replaced) and the same config on stdin, read its result or error.
 // When the file found is this very executable (the suite's hard links), run it in-process instead:
 // same env, same stdin, same output, one Node start saved per call.
+import { IPAM_NAMES } from '../names.js';
 import { findExecutable, isSameFile } from '../sys/files.js';
 import { run } from '../sys/run.js';
 import type { Command, Env } from './env.js';
@@ -27,6 +28,9 @@ export interface DelegateContext {
   log: Logger;
   runInProcess: InProcessRunner;
 }
+
+/** A plugin delegating to a plugin delegating…: past this depth the chain is taken to loop. */
+const MAX_DELEGATION_DEPTH = 4;
 
 export function createIpamDelegate(ctx: DelegateContext): IpamDelegate {
   const call = (command: Command) => invoke(ctx, command);
@@ -58,9 +62,20 @@ async function invoke(
       `ipam.type "${ctx.type}": no executable of that name in CNI_PATH (${ctx.path.join(':') || 'empty'})`,
     );
   }
-  const env = { ...ctx.env, CNI_COMMAND: command };
+  const self = isSameFile(file, '/proc/self/exe');
+  if (self && !(IPAM_NAMES as readonly string[]).includes(ctx.type))
+    throw configError(
+      `ipam.type "${ctx.type}" is a network plugin, not an IPAM plugin; use e.g. "host-local"`,
+    );
+  // Each delegation counts itself in the env, so a chain of plugins that comes back to itself ends.
+  const depth = Number(ctx.env.CNI_SUITE_DELEGATION_DEPTH ?? 0) || 0;
+  if (depth >= MAX_DELEGATION_DEPTH)
+    throw configError(
+      `ipam.type "${ctx.type}": delegation is ${depth} plugins deep; does the chain come back to itself?`,
+    );
+  const env = { ...ctx.env, CNI_COMMAND: command, CNI_SUITE_DELEGATION_DEPTH: String(depth + 1) };
   ctx.log.debug(`delegating ${command} to ${file}`);
-  const outcome = isSameFile(file, '/proc/self/exe')
+  const outcome = self
     ? await ctx.runInProcess(ctx.type, env, ctx.stdin)
     : await run(file, [], { input: ctx.stdin, env: env as NodeJS.ProcessEnv, allowFail: true });
   if (outcome.code === 0) return outcome.stdout;

@@ -1,6 +1,6 @@
 // Logging: stdout belongs to the protocol, so warnings and errors go to stderr, and every entry
 // at or above the configured level goes, as one JSON line, to the optional log file.
-import { appendFileSync } from 'node:fs';
+import { appendRegularFile } from '../sys/files.js';
 import { LOG_LEVELS, type LogLevel } from './config.js';
 
 export interface Logger {
@@ -35,7 +35,7 @@ export function createLogger(ctx: LogContext): Logger {
       ...fields,
     };
     try {
-      appendFileSync(ctx.file, `${JSON.stringify(entry)}\n`, { mode: 0o600 });
+      appendRegularFile(ctx.file, `${JSON.stringify(entry)}\n`);
     } catch {
       // A broken log file must never fail the verb; say so once on stderr.
       process.stderr.write(`${ctx.plugin}: cannot write log file ${ctx.file}\n`);

@@ -33,13 +33,12 @@ export async function execute(
   try {
     const command = parseCommand(env);
     if (command === 'VERSION') return ok(versionInfo());
-    const inv = parseInvocation(command, env);
+    const parsed = parseInvocation(command, env);
     const raw = decodeStdin(stdin);
     version = parseVersion(raw);
     requireVerbSupport(command, version);
     const conf = parseNetConf(raw, version, stdin, command === 'DEL');
-
-    checkNetns(inv);
+    const inv = checkNetns(parsed);
     const plugin = await load(pluginName);
     if (!plugin)
       throw new CniError(
@@ -124,10 +123,14 @@ function buildRequest(
   };
 }
 
-/** ADD and CHECK need an existing netns; no verb may act on the plugin's own netns. */
-function checkNetns(inv: Invocation): void {
-  if (!inv.netns) return;
-  const problem = inv.command === 'ADD' || inv.command === 'CHECK' ? netnsProblem(inv.netns) : undefined;
+/**
+ * ADD and CHECK need an existing netns; for any other verb a path that is no namespace (gone, or a
+ * FIFO that would block whoever opens it) counts as no netns. No verb may act on the plugin's own.
+ */
+function checkNetns(inv: Invocation): Invocation {
+  if (!inv.netns) return inv;
+  const problem = netnsProblem(inv.netns);
+  if (problem && inv.command !== 'ADD' && inv.command !== 'CHECK') return { ...inv, netns: '' };
   if (problem) throw new CniError(ErrorCode.InvalidEnvironment, `CNI_NETNS "${inv.netns}" ${problem}`);
   if (isOwnNetns(inv.netns)) {
     throw new CniError(
@@ -135,6 +138,7 @@ function checkNetns(inv: Invocation): void {
       `CNI_NETNS "${inv.netns}" is the plugin's own network namespace`,
     );
   }
+  return inv;
 }
 
 const ok = (doc?: object): Outcome => ({ stdout: doc ? JSON.stringify(doc) : '', code: 0 });

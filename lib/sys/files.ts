@@ -9,6 +9,7 @@ import {
   renameSync,
   statSync,
   writeFileSync,
+  writeSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 
@@ -60,4 +61,20 @@ export function writeFileAtomic(path: string, data: string): void {
   const scratch = `${path}.${process.pid}.tmp`;
   writeFileSync(scratch, data, { mode: 0o600 });
   renameSync(scratch, path);
+}
+
+/** Appends to a regular file (created 0600); a FIFO or device is refused at once, never blocked on. */
+export function appendRegularFile(path: string, data: string): void {
+  const fd = openSync(
+    path,
+    constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NONBLOCK,
+    0o600,
+  );
+  try {
+    if (!fstatSync(fd).isFile())
+      throw Object.assign(new Error(`${path} is not a regular file`), { code: 'ENOTREG' });
+    writeSync(fd, data);
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -3,10 +3,15 @@
 import { statSync } from 'node:fs';
 import { isSameFile } from './files.js';
 
-/** Why `path` cannot be used as a netns, or undefined when it exists. */
+/**
+ * Why `path` cannot be used as a netns, or undefined when it is a namespace file (nsfs, the file
+ * system of /proc/<pid>/ns/* and of netns bind mounts). A FIFO or regular file would block or fail
+ * the `ip`/`nsenter` that opens it.
+ */
 export function netnsProblem(path: string): string | undefined {
   try {
-    statSync(path);
+    const st = statSync(path);
+    if (st.dev !== statSync('/proc/self/ns/net').dev) return 'is not a namespace (not on nsfs)';
     return undefined;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;

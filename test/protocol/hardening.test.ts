@@ -1,0 +1,72 @@
+// Input that used to hang a plugin or make it recurse: each answers at once, with the right code.
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import t from 'tap';
+import { Lab } from '../helpers/lab.js';
+import { callPlugin } from '../helpers/plugin.js';
+
+const lab = await Lab.create(t);
+const host = await lab.netns('host');
+const pod = await lab.container('pod');
+const dir = t.testdir({ 'resolv.conf': 'nameserver 10.96.0.10\n' });
+const fifo = join(dir, 'fifo');
+execFileSync('mkfifo', [fifo]);
+const dataDir = join(dir, 'ipam');
+const conf = (extra: Record<string, unknown> = {}, ipam: Record<string, unknown> = {}) => ({
+  cniVersion: '1.0.0',
+  name: 'hard',
+  type: 'bridge-route',
+  ipam: { type: 'host-local', subnet: '10.77.0.0/24', dataDir, ...ipam },
+  ...extra,
+});
+const call = (command: string, c: unknown, netns = pod.path, id = 'h1') =>
+  callPlugin('bridge-route', c, { command, containerId: id, netns, ifname: 'eth0', hostNetns: host.name });
+/** Calls and measures: an answer within 10 s (a hang would be the 30 s child timeout or worse). */
+async function answers(what: string, run: () => ReturnType<typeof call>) {
+  const started = Date.now();
+  const r = await run();
+  t.ok(Date.now() - started < 10_000, `${what}: answered in ${Date.now() - started} ms`);
+  return r;
+}
+
+t.test('ipam.type naming a network plugin is code 7, not a recursion', async (t) => {
+  const r = await answers('ipam.type bridge-route', () => call('ADD', conf({}, { type: 'bridge-route' })));
+  t.match(r.json, { code: 7, msg: /"bridge-route" is a network plugin, not an IPAM plugin/ });
+  const deep = await answers('a deep chain', () =>
+    callPlugin('bridge-route', conf(), {
+      command: 'ADD',
+      containerId: 'h1',
+      netns: pod.path,
+      ifname: 'eth0',
+      hostNetns: host.name,
+      env: { CNI_SUITE_DELEGATION_DEPTH: '4' },
+    }),
+  );
+  t.match(deep.json, { code: 7, msg: /delegation is 4 plugins deep/ });
+});
+
+t.test('a FIFO as CNI_NETNS: ADD is code 4, DEL succeeds', async (t) => {
+  const add = await answers('ADD', () => call('ADD', conf(), fifo));
+  t.match(add.json, { code: 4, msg: /is not a namespace/ });
+  const del = await answers('DEL', () => call('DEL', conf(), fifo));
+  t.equal(del.exitCode, 0, `DEL ${del.stdout}`);
+});
+
+t.test('FIFOs and /dev/zero as files to read: code 7; as logFile: ignored with a warning', async (t) => {
+  for (const [what, c] of [
+    ['peersFile FIFO', conf({ peersFile: fifo })],
+    ['peersFile /dev/zero', conf({ peersFile: '/dev/zero' })],
+    ['resolvConf FIFO', conf({}, { resolvConf: fifo })],
+    ['resolvConf /dev/zero', conf({}, { resolvConf: '/dev/zero' })],
+  ] as const) {
+    const r = await answers(what, () => call('ADD', c));
+    t.match(r.json, { code: 7, msg: /cannot be read/ }, what);
+  }
+  const ok = await answers('positive control', () =>
+    call('ADD', conf({}, { resolvConf: join(dir, 'resolv.conf') })),
+  );
+  t.match(ok.json, { dns: { nameservers: ['10.96.0.10'] } }, 'a regular resolv.conf is read');
+  const logged = await answers('logFile FIFO', () => call('DEL', conf({ logFile: fifo, logLevel: 'debug' })));
+  t.equal(logged.exitCode, 0, 'DEL with a FIFO as logFile');
+  t.match(logged.stderr, /cannot write log file/);
+});

@@ -29,18 +29,14 @@ export async function check<C extends NetworkConfig>(p: NetPlugin<C>, req: Reque
   const plan = p.plan({ cfg, peers, att, netns: req.netns, uplink, remote: true, args, ipam: prev });
   // A link made inside the pod is checked there, through the plan's pod objects.
   const host = [...plan.shared, ...plan.hostLinks.filter((l) => !l.netns)];
+  // (The pod's sysctls are written with it and not read back: that would cost a process.)
+  const podObjects = plan.pod.filter((o) => o.kind !== 'sysctl');
   const [hostSnap, podSnap, fw] = await Promise.all([
     readAll(host, owner),
-    readAll(
-      plan.pod.filter((o) => o.kind !== 'sysctl'),
-      undefined,
-      req.netns,
-    ),
+    readAll(podObjects, undefined, req.netns),
     plan.firewall ? firewallKeys(cfg.network) : undefined,
   ]);
   checkPodInterface(req, prev, podSnap);
-  // (The pod's sysctls are written with it and not read back: that would cost a process.)
-  const podObjects = plan.pod.filter((o) => o.kind !== 'sysctl');
   const podDiffs = diff(podObjects, podSnap, undefined).map((d) => ({
     ...d,
     problem: `${d.problem} in ${req.netns}`,

@@ -21,7 +21,10 @@ export type Fragment =
   | { kind: 'internal' }
   /** Drop traffic between two pod ports of the network (its host links carry the network's group),
    *  except between the `allow` pairs, both ways. */
-  | { kind: 'isolation'; allow: readonly { from: string; to: string }[] };
+  | { kind: 'isolation'; allow: readonly { from: string; to: string }[] }
+  /** An overlay's tunnel packets (UDP to `port`) skip conntrack: a NAT hook for the pods turns
+   *  conntrack on for the whole netns, and tracking every encapsulated packet costs throughput. */
+  | { kind: 'untracked'; port: number };
 
 export interface FirewallSpec {
   network: string;
@@ -40,6 +43,8 @@ const names = (network: string) => {
     post: `${t}_post`,
     fwd: `${t}_fwd`,
     iso: `${t}_iso`,
+    rawIn: `${t}_rawin`,
+    rawOut: `${t}_rawout`,
   };
 };
 type Names = ReturnType<typeof names>;
@@ -51,19 +56,30 @@ const families = (n: Names) =>
     ['ip6', n.pods6, n.cluster6],
   ] as const;
 
-/** Each fragment's base chain: its table, name, hook, and the rules when asked for. */
-const FRAGMENT_CHAINS: {
-  [K in Fragment['kind']]: (n: Names, network: string) => { table: string; chain: string; hook: string };
-} = {
-  masquerade: (n) => ({ table: INET, chain: n.post, hook: 'type nat hook postrouting priority srcnat' }),
-  internal: (n) => ({ table: INET, chain: n.fwd, hook: 'type filter hook forward priority filter' }),
-  isolation: (n) => ({ table: BRIDGE, chain: n.iso, hook: 'type filter hook forward priority filter' }),
+interface Chain {
+  table: string;
+  chain: string;
+  hook: string;
+}
+
+/** Each fragment's base chains: table, name, hook. */
+const FRAGMENT_CHAINS: { [K in Fragment['kind']]: (n: Names) => Chain[] } = {
+  masquerade: (n) => [{ table: INET, chain: n.post, hook: 'type nat hook postrouting priority srcnat' }],
+  internal: (n) => [{ table: INET, chain: n.fwd, hook: 'type filter hook forward priority filter' }],
+  isolation: (n) => [{ table: BRIDGE, chain: n.iso, hook: 'type filter hook forward priority filter' }],
+  untracked: (n) => [
+    { table: INET, chain: n.rawIn, hook: 'type filter hook prerouting priority raw' },
+    { table: INET, chain: n.rawOut, hook: 'type filter hook output priority raw' },
+  ],
 };
 
+/** A fragment's rules, in its chains. */
 function fragmentRules(f: Fragment, n: Names, network: string): string[] {
-  const { table, chain } = FRAGMENT_CHAINS[f.kind](n, network);
-  const rule = (r: string) => `add rule ${table} ${chain} ${r}`;
+  const [first] = FRAGMENT_CHAINS[f.kind](n);
+  const rule = (r: string, c: Chain = first!) => `add rule ${c.table} ${c.chain} ${r}`;
   switch (f.kind) {
+    case 'untracked':
+      return FRAGMENT_CHAINS.untracked(n).map((c) => rule(`udp dport ${f.port} notrack`, c));
     case 'masquerade':
       return families(n).map(([fam, pods, cluster]) =>
         rule(`${fam} saddr @${pods} ${fam} daddr != @${cluster} masquerade`),
@@ -106,12 +122,13 @@ export function networkScript(fw: FirewallSpec): string {
   }
   // Only the hooks a setting needs exist: an empty base chain still costs every packet a call.
   for (const kind of Object.keys(FRAGMENT_CHAINS) as Fragment['kind'][]) {
-    const { table, chain, hook } = FRAGMENT_CHAINS[kind](n, fw.network);
+    const chains = FRAGMENT_CHAINS[kind](n);
     const wanted = fw.fragments.find((f) => f.kind === kind);
-    // Added first so that flushing or deleting it cannot fail.
-    lines.push(`add chain ${table} ${chain} { ${hook}; policy accept; }`, `flush chain ${table} ${chain}`);
+    // Added first so that flushing or deleting them cannot fail.
+    for (const { table, chain, hook } of chains)
+      lines.push(`add chain ${table} ${chain} { ${hook}; policy accept; }`, `flush chain ${table} ${chain}`);
     if (wanted) lines.push(...fragmentRules(wanted, n, fw.network));
-    else lines.push(`delete chain ${table} ${chain}`);
+    else for (const { table, chain } of chains) lines.push(`delete chain ${table} ${chain}`);
   }
   return `${lines.join('\n')}\n`;
 }

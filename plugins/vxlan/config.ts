@@ -15,6 +15,8 @@ export interface VxlanConfig extends BridgedConfig {
   localIP: string | undefined;
   mode: 'routed' | 'l2';
   directRouting: boolean;
+  /** With a NAT hook on the host, keep the tunnel's UDP packets out of conntrack. */
+  untrackTunnel: boolean;
 }
 
 export function loadConfig(conf: NetConf): VxlanConfig {
@@ -35,5 +37,6 @@ export function loadConfig(conf: NetConf): VxlanConfig {
     localIP,
     mode,
     directRouting: (raw.directRouting as boolean | undefined) ?? false,
+    untrackTunnel: (raw.untrackTunnel as boolean | undefined) ?? true,
   };
 }

@@ -12,6 +12,7 @@ import { shortHash } from '../../lib/net/attachment.js';
 import { bridgedPlan } from '../../lib/net/bridged.js';
 import { FLOOD_MAC } from '../../lib/net/commands.js';
 import type { PlanInput } from '../../lib/net/engine/index.js';
+import type { FirewallSpec } from '../../lib/net/firewall.js';
 import { cidrContains, ipFamily, networkOf, parseCidr } from '../../lib/net/ip.js';
 import type { HostObject, LinkSpec, Plan } from '../../lib/net/model.js';
 import { type Peer, remotePeers } from '../../lib/net/peers.js';
@@ -66,7 +67,17 @@ export function plan(input: PlanInput<VxlanConfig>): Plan {
       ? floodEntries(dev, others)
       : routedEntries(cfg, dev, remotePeers(others, cfg.podCIDRs), uplink);
   const base = bridgedPlan(input, { hostLinkPrefix: HOST_VETH_PREFIX, mtu });
-  return { ...base, shared: [...base.shared, vxlan, ...transport] };
+  return { ...base, shared: [...base.shared, vxlan, ...transport], firewall: untracked(cfg, base.firewall) };
+}
+
+/**
+ * The masquerade hook turns conntrack on for the whole host; the tunnel's own UDP packets need none
+ * of it, and tracking each of them costs throughput (measured: 0.91× of a hand-built VXLAN, 1.00×
+ * without the hook).
+ */
+function untracked(cfg: VxlanConfig, fw: FirewallSpec | undefined): FirewallSpec | undefined {
+  if (!fw || !cfg.untrackTunnel || !fw.fragments.some((f) => f.kind === 'masquerade')) return fw;
+  return { ...fw, fragments: [...fw.fragments, { kind: 'untracked', port: cfg.port }] };
 }
 
 /** The underlay address: localIP, or the underlay device's first address. */

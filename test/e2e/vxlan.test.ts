@@ -58,6 +58,8 @@ t.test('routed mode: pods on three routed hosts reach each other with their own 
   await tcpServer(c.outside.name, 7101);
   t.same(await tcpSend(a.name, OUTSIDE_IP, 7101), { from: h1.ip, bytes: 100_000 }, 'egress is masqueraded');
 
+  const nft = (await inNs(h1.name, 'nft', ['list', 'table', 'inet', 'cni_suite'])).stdout;
+  t.match(nft, /udp dport 4789 notrack/, 'tunnel packets skip conntrack (the masquerade hook turned it on)');
   const s = await hostState(h1);
   t.match(s.routes, '10.244.2.0/24 via 10.244.2.0 dev vxlan-1', 'route to h2 over the overlay');
   t.match(s.fdb, `dst ${h2.ip}`, 'FDB entry to h2');

@@ -8,6 +8,7 @@ import { holdLock, tryLock } from '../../sys/lock.js';
 import { attachmentKey, attachmentLock, parseLinkAlias } from '../attachment.js';
 import type { NetworkConfig } from '../config.js';
 import { applyNetworkRules, removeAttachments } from '../firewall.js';
+import type { LinkSpec } from '../model.js';
 import { describePeers, parsePeerSource, readPeerSource } from '../peers.js';
 import { converge, readAll } from './host.js';
 import { attachmentOf, type NetPlugin, routeOwner, uplinkFor } from './plugin.js';
@@ -49,14 +50,12 @@ export async function gc<C extends NetworkConfig>(p: NetPlugin<C>, req: Request)
     req.attachments.map((a) => attachmentKey({ containerId: a.containerID, ifname: a.ifname })),
   );
   const stale = (key: string | undefined) => key !== undefined && !valid.has(key);
-  throwFirst(
-    await Promise.allSettled([
-      pruneLinks(network, stale, req),
-      removeAttachments(network, stale).then((n) => n && req.log.info(`GC: removed ${n} firewall entries`)),
-      req.ipam?.gc(),
-    ]),
-  );
-  throwFirst(await Promise.allSettled([convergeNetwork(p, req)]));
+  const pruned = await Promise.allSettled([
+    pruneLinks(network, stale, req),
+    removeAttachments(network, stale).then((n) => n && req.log.info(`GC: removed ${n} firewall entries`)),
+    req.ipam?.gc(),
+  ]);
+  throwFirst([...pruned, ...(await Promise.allSettled([convergeNetwork(p, req)]))]);
 }
 
 /** Every host link of the network, whatever its kind, found by its alias. */
@@ -87,8 +86,10 @@ async function convergeNetwork<C extends NetworkConfig>(p: NetPlugin<C>, req: Re
   if (plan.firewall) await applyNetworkRules(plan.firewall);
   const owner = routeOwner(p, cfg.network);
   // A link only pods need goes with the network's last pod.
-  const unused = req.attachments.length ? [] : plan.shared.filter((o) => o.kind === 'link' && o.whileUsed);
-  await deleteLinks(unused.map((o) => ({ name: o.kind === 'link' ? o.name : '' })));
+  const unused = req.attachments.length
+    ? []
+    : plan.shared.filter((o): o is LinkSpec => o.kind === 'link' && !!o.whileUsed);
+  await deleteLinks(unused);
   const snap = await readAll(plan.shared, owner);
   // Links are ADD's to create: GC only converges what exists and what lives on existing links.
   const onHost = (dev: string | undefined) => dev === undefined || snap.links.has(dev);

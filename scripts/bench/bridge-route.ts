@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { Cluster } from '../../test/helpers/cluster.ts';
 import { type Host, ip, Lab, type Netns } from '../../test/helpers/lab.ts';
 import { callFile } from '../../test/helpers/plugin.ts';
+import { call, pluginEnv, type Subject } from './calls.ts';
 import { BIN, median, ms, NODE22, REFERENCE, runAsync, table, timeSpawn, wallOf } from './lib.ts';
 
 const RUNS = 30;
@@ -23,14 +24,8 @@ const IPERF_ROUNDS = 3;
 const PATH = process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin';
 const BASELINE = process.env.BENCH_BASELINE;
 
-interface Impl {
-  name: string;
-  file: string;
-  cniPath: string;
-  host: Netns;
-  pods: Netns[];
-  conf: string;
-}
+/** A plugin in its own host netns (see calls.ts). */
+type Impl = Subject;
 
 type Teardown = () => unknown;
 
@@ -98,24 +93,6 @@ async function hostsAndPods(t: { teardown(fn: Teardown): void }, dir: string): P
   }
   return impls;
 }
-
-const pluginEnv = (impl: Impl, command: string, i: number) => ({
-  PATH,
-  CNI_COMMAND: command,
-  CNI_CONTAINERID: `bench-${i}`,
-  CNI_IFNAME: 'eth0',
-  CNI_NETNS: impl.pods[i]!.path,
-  CNI_PATH: impl.cniPath,
-});
-
-/** One plugin call, the process timed from spawn to exit (`ip netns exec` included, as for both). */
-const call = (impl: Impl, command: string, i: number) =>
-  timeSpawn({
-    file: 'ip',
-    args: ['netns', 'exec', impl.host.name, impl.file],
-    env: pluginEnv(impl, command, i),
-    input: impl.conf,
-  });
 
 const byImpl = (impls: Impl[]) => Object.fromEntries(impls.map((i) => [i.name, [] as number[]]));
 

@@ -1,7 +1,7 @@
 // Plugin calls a bench section times: a subject is a plugin executable with its config in a host
 // netns of its own, with empty pod netns to attach; ADD then DEL interleaved across subjects.
 import { join } from 'node:path';
-import type { Host, Lab, Netns } from '../../test/helpers/lab.ts';
+import type { Lab, Netns } from '../../test/helpers/lab.ts';
 import { BIN, median, REFERENCE, timeSpawn } from './lib.ts';
 
 export const RUNS = 20;
@@ -12,7 +12,7 @@ export interface Subject {
   name: string;
   file: string;
   cniPath: string;
-  host: Host;
+  host: Netns;
   pods: Netns[];
   conf: string;
 }
@@ -38,18 +38,22 @@ export async function subject(
   };
 }
 
-const call = (s: Subject, command: string, i: number) =>
+/** The env of the i-th pod's call. */
+export const pluginEnv = (s: Pick<Subject, 'pods' | 'cniPath'>, command: string, i: number) => ({
+  PATH,
+  CNI_COMMAND: command,
+  CNI_CONTAINERID: `bench-${i}`,
+  CNI_IFNAME: 'eth0',
+  CNI_NETNS: s.pods[i]!.path,
+  CNI_PATH: s.cniPath,
+});
+
+/** One plugin call, timed from spawn to exit (`ip netns exec` included, for every subject alike). */
+export const call = (s: Subject, command: string, i: number) =>
   timeSpawn({
     file: 'ip',
     args: ['netns', 'exec', s.host.name, s.file],
-    env: {
-      PATH,
-      CNI_COMMAND: command,
-      CNI_CONTAINERID: `bench-${i}`,
-      CNI_IFNAME: 'eth0',
-      CNI_NETNS: s.pods[i]!.path,
-      CNI_PATH: s.cniPath,
-    },
+    env: pluginEnv(s, command, i),
     input: s.conf,
   });
 

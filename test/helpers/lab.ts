@@ -97,20 +97,7 @@ export class Lab {
 
   /** Plugs `ns` into the underlay switch as eth0 with `cidr`; `port` names the switch side. */
   async attach(ns: Netns, port: string, cidr: string): Promise<void> {
-    await ip([
-      'link',
-      'add',
-      port,
-      'netns',
-      this.underlay.name,
-      'type',
-      'veth',
-      'peer',
-      'name',
-      'eth0',
-      'netns',
-      ns.name,
-    ]);
+    await cable(this.underlay, port, ns);
     await ip(['link', 'set', port, 'master', 'br0', 'up'], this.underlay.name);
     await ip(['addr', 'add', cidr, 'dev', 'eth0'], ns.name);
     await ip(['link', 'set', 'eth0', 'up'], ns.name);
@@ -136,20 +123,7 @@ export class Lab {
     }
     const ns = await this.netns(name);
     const port = `r${n}`;
-    await ip([
-      'link',
-      'add',
-      port,
-      'netns',
-      this.router.name,
-      'type',
-      'veth',
-      'peer',
-      'name',
-      'eth0',
-      'netns',
-      ns.name,
-    ]);
+    await cable(this.router, port, ns);
     await ip(['addr', 'add', `172.16.${n}.1/24`, 'dev', port], this.router.name);
     await ip(['addr', 'add', `fd00:16:${n}::1/64`, 'dev', port, 'nodad'], this.router.name);
     await ip(['link', 'set', port, 'up'], this.router.name);
@@ -175,6 +149,24 @@ export class Lab {
   async destroy(): Promise<void> {
     for (const name of [...live]) if (name.startsWith(`${this.prefix}-`)) removeNetns(name);
   }
+}
+
+/** A veth pair: `port` in `side` (a switch or router), eth0 in `ns`. */
+async function cable(side: Netns, port: string, ns: Netns): Promise<void> {
+  await ip([
+    'link',
+    'add',
+    port,
+    'netns',
+    side.name,
+    'type',
+    'veth',
+    'peer',
+    'name',
+    'eth0',
+    'netns',
+    ns.name,
+  ]);
 }
 
 /** Kills what runs inside and deletes the netns; never throws. */

@@ -22,8 +22,9 @@ export async function readAndWrite(
   writes: readonly string[][] = [],
   netns?: string,
 ): Promise<Snapshot> {
-  const reads = readsFor(objects, owner).filter((r) => r.what !== 'fdb');
-  const fdbReads = readsFor(objects, owner).filter((r) => r.what === 'fdb');
+  const all = readsFor(objects, owner);
+  const reads = all.filter((r) => r.what !== 'fdb');
+  const fdbReads = all.filter((r) => r.what === 'fdb');
   try {
     const [answers, fdb] = await settleAll([
       ipJsonBatch<unknown>([...reads.map((r) => r.argv), ...writes], { netns, details: true }),
@@ -36,7 +37,6 @@ export async function readAndWrite(
     if (at !== undefined && at < reads.length && isNotFound(err))
       throw new MissingObject(reads[at]?.argv.join(' ') ?? '', err as BatchError);
     if (at !== undefined && at < reads.length) throw err;
-
     throw new WriteFailed(at === undefined ? undefined : at - reads.length, err);
   }
 }

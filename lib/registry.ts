@@ -18,6 +18,7 @@ export const loadPlugin: PluginLoader = async (name): Promise<Plugin | undefined
     case 'macvlan':
       return (await import('../plugins/macvlan/index.js')).default;
     case 'gre':
+      return (await import('../plugins/gre/index.js')).default;
     case 'ipvlan-l3':
       return undefined;
     case 'host-local':

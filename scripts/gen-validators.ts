@@ -8,7 +8,7 @@ import Ajv from 'ajv';
 import standaloneCode from 'ajv/dist/standalone/index.js';
 
 /** Schemas of config layers shared by several plugins, named after their $id. */
-const SHARED_SCHEMAS = ['lib/net/schema.json', 'lib/net/bridged.schema.json'];
+const SHARED_SCHEMAS = ['lib/net/schema.json', 'lib/net/bridged.schema.json', 'lib/net/tunnel.schema.json'];
 
 export async function generateValidators(root: string): Promise<void> {
   const outDir = join(root, 'gen');

@@ -39,6 +39,16 @@ export function parseLinkAlias(alias: string | undefined): AttachmentId | undefi
   return m ? { network: m[1]!, containerId: m[2]!, ifname: m[3]! } : undefined;
 }
 
+/**
+ * The alias of a network's shared link to one other host (a tunnel), planned with the objects to
+ * other hosts: the engine deletes the network's links with such an alias that the plan no longer has.
+ */
+export const peerLinkAlias = (network: string, nodeIP: string) => `cni-suite-peer/${network}/${nodeIP}`;
+
+/** The network of a peer link's alias, else undefined. */
+export const peerLinkNetwork = (alias: string | undefined) =>
+  alias ? /^cni-suite-peer\/([^/]+)\/[^/]+$/.exec(alias)?.[1] : undefined;
+
 /** Short stable id of a network for nft chain/set names. */
 export const networkTag = (network: string) => `n${shortHash(network).slice(0, 10)}`;
 

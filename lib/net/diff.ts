@@ -1,6 +1,8 @@
 // The pure heart of the engine: desired objects against a snapshot of what exists, as a list of
 // differences, each naming the object, what is wrong, and the commands that fix it. ADD and GC
 // write the fixes; CHECK reports the first difference.
+
+import { peerLinkNetwork } from './attachment.js';
 import {
   addrCommand,
   createLinkCommands,
@@ -93,7 +95,10 @@ export function diff(
         break;
     }
   }
-  if (owner) out.push(...staleRoutes(desired, snap, owner));
+  if (owner) {
+    const gone = stalePeerLinks(desired, snap, owner.network);
+    out.push(...gone, ...staleRoutes(desired, snap, owner, new Set(gone.map((d) => d.dev))));
+  }
   for (const o of desired)
     if (o.kind === 'link' && o.ownsEntries) out.push(...staleEntries(o.name, desired, snap));
   return out;
@@ -168,11 +173,34 @@ function routeMatches(want: RouteSpec, have: { dst: string; gateway?: string; de
   );
 }
 
-/** Routes carrying the owner's proto and metric that the plan no longer has. */
-function staleRoutes(desired: readonly HostObject[], snap: Snapshot, owner: RouteOwner): Difference[] {
+/** The network's links to other hosts (by their alias) that the plan no longer has. */
+function stalePeerLinks(
+  desired: readonly HostObject[],
+  snap: Snapshot,
+  network: string,
+): (Difference & { dev: string })[] {
+  const wanted = new Set(desired.flatMap((o) => (o.kind === 'link' ? [o.name] : [])));
+  return [...snap.links.values()]
+    .filter((l) => peerLinkNetwork(l.ifalias) === network && !wanted.has(l.ifname))
+    .map((l) => ({
+      object: `${l.linkinfo?.info_kind ?? 'link'} ${l.ifname} (${l.ifalias})`,
+      problem: 'is stale (its peer is not in the plan)',
+      fixes: ipFixes([['link', 'del', 'dev', l.ifname]]),
+      dev: l.ifname,
+    }));
+}
+
+/** Routes carrying the owner's proto and metric that the plan no longer has (but not those on a
+ *  link being deleted: the kernel removes them with it). */
+function staleRoutes(
+  desired: readonly HostObject[],
+  snap: Snapshot,
+  owner: RouteOwner,
+  deletedLinks: ReadonlySet<string>,
+): Difference[] {
   const wanted = desired.filter((o): o is RouteSpec => o.kind === 'route');
   return snap.routes
-    .filter((r) => !wanted.some((w) => sameDst(w.dst, r.dst)))
+    .filter((r) => !wanted.some((w) => sameDst(w.dst, r.dst)) && !deletedLinks.has(r.dev ?? ''))
     .map((r) => {
       const stale: RouteSpec = { kind: 'route', dst: r.dst, proto: owner.proto, metric: owner.metric };
       return {

@@ -4,7 +4,16 @@
 import type { Dns, Interface, IpConfig, Route } from '../cni/result.js';
 import type { FirewallSpec } from './firewall.js';
 
-export type LinkType = 'bridge' | 'veth' | 'vxlan' | 'gre' | 'gretap' | 'macvlan' | 'ipvlan';
+export type LinkType =
+  | 'bridge'
+  | 'veth'
+  | 'vxlan'
+  | 'gre'
+  | 'gretap'
+  | 'ip6gre'
+  | 'ip6gretap'
+  | 'macvlan'
+  | 'ipvlan';
 
 export interface LinkSpec {
   kind: 'link';
@@ -32,7 +41,8 @@ export interface LinkSpec {
   hairpin?: boolean;
   isolated?: boolean;
   promisc?: boolean;
-  /** Written on attachment links so GC can tell whose they are (see attachment.ts). */
+  /** Written on attachment links so GC can tell whose they are, and on a shared link to one other
+   *  host (a tunnel) so that it goes when its peer leaves the plan (see attachment.ts). */
   alias?: string;
   group?: number;
   /** The plan owns every permanent neighbour and FDB entry on this link: unplanned ones are pruned. */

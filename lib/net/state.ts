@@ -26,20 +26,22 @@ export const emptySnapshot = (): Snapshot => ({
   sysctls: new Map(),
 });
 
-/** Who owns shared routes: the plugin's proto and the network's metric. */
+/** Who owns shared routes: the plugin's proto and the network's metric; and the network's peer
+ *  links (see peerLinkAlias). */
 export interface RouteOwner {
   proto: number;
   metric: number;
+  network: string;
 }
 
 /** One read; `fdb` reads are `bridge` commands, the others `ip` commands. */
-export type Read = { what: 'addr' | 'route' | 'neigh' | 'fdb'; argv: string[] };
+export type Read = { what: 'links' | 'addr' | 'route' | 'neigh' | 'fdb'; argv: string[] };
 
 /**
  * The reads covering `objects`: each link with its addresses (`ip -d addr show` prints the link's
  * details too; addresses planned later, once IPAM answered, are known as well), the devices
  * holding addresses, neighbours or FDB entries (all of them on a link that owns its entries), our
- * routes.
+ * routes; with an owner, every link (first, so the targeted reads win), to find stale peer links.
  */
 export function readsFor(objects: readonly HostObject[], owner: RouteOwner | undefined): Read[] {
   const reads: Read[] = [];
@@ -49,6 +51,7 @@ export function readsFor(objects: readonly HostObject[], owner: RouteOwner | und
     if (!seen.has(key)) reads.push({ what, argv });
     seen.add(key);
   };
+  if (owner) add('links', ['link', 'show']);
   for (const o of objects) {
     if (o.kind === 'link') add('addr', ['addr', 'show', 'dev', o.name]);
     if (o.kind === 'addr') add('addr', ['addr', 'show', 'dev', o.dev]);
@@ -75,6 +78,9 @@ export function parseSnapshot(
   reads.forEach((r, i) => {
     const answer = answers[i] ?? [];
     switch (r.what) {
+      case 'links':
+        for (const l of answer as IpLink[]) snap.links.set(l.ifname, l);
+        break;
       case 'addr':
         for (const l of answer as (IpLink & Partial<IpAddrInfo>)[]) {
           snap.links.set(l.ifname, l);

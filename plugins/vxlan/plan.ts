@@ -7,7 +7,6 @@
 //   with directRouting, a peer on the underlay's own subnet gets `podCIDR via nodeIP` instead;
 // - mode "l2": the VXLAN device is a port of the bridge, with a flood FDB entry per peer; one subnet
 //   spans the hosts.
-import { configError } from '../../lib/cni/errors.js';
 import { shortHash } from '../../lib/net/attachment.js';
 import { bridgedPlan } from '../../lib/net/bridged.js';
 import { FLOOD_MAC } from '../../lib/net/commands.js';
@@ -16,6 +15,7 @@ import type { FirewallSpec } from '../../lib/net/firewall.js';
 import { cidrContains, ipFamily, networkOf, parseCidr } from '../../lib/net/ip.js';
 import type { HostObject, LinkSpec, Plan } from '../../lib/net/model.js';
 import { type Peer, remotePeers } from '../../lib/net/peers.js';
+import { localAddress } from '../../lib/net/tunnel.js';
 import type { Uplink } from '../../lib/net/uplink.js';
 import type { VxlanConfig } from './config.js';
 
@@ -78,16 +78,6 @@ export function plan(input: PlanInput<VxlanConfig>): Plan {
 function untracked(cfg: VxlanConfig, fw: FirewallSpec | undefined): FirewallSpec | undefined {
   if (!fw || !cfg.untrackTunnel || !fw.fragments.some((f) => f.kind === 'masquerade')) return fw;
   return { ...fw, fragments: [...fw.fragments, { kind: 'untracked', port: cfg.port }] };
-}
-
-/** The underlay address: localIP, or the underlay device's first address. */
-function localAddress(cfg: VxlanConfig, uplink: Uplink): string {
-  const found = cfg.localIP ?? uplink.addrs[0]?.split('/')[0];
-  if (!found)
-    throw configError(
-      `localIP is not set and the underlay device ${uplink.dev ? `"${uplink.dev}" has no address` : 'is unknown (no default route)'}; set localIP or underlayInterface`,
-    );
-  return found;
 }
 
 /** Routed mode: this host's VTEP addresses, then per peer subnet a neighbour, an FDB entry and a route. */

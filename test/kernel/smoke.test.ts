@@ -2,19 +2,10 @@
 // QEMU VM booted with Debian 12's kernel (scripts/kernel-run). Each scenario is one VM boot.
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { execa } from 'execa';
 import t from 'tap';
+import { kernelRun, ROOT } from './scenario.js';
 
-const ROOT = resolve(import.meta.dirname, '../..');
-const KERNEL_RUN = resolve(ROOT, 'scripts/kernel-run');
 const GRE = resolve(ROOT, 'dist/bin/gre');
-
-// Under tap's own 300 s limit, so a hung VM fails with kernel-run's message instead of a bare kill.
-const env = { KERNEL_RUN_TIMEOUT: '240' };
-
-function kernelRun(args: string[], input = '') {
-  return execa(KERNEL_RUN, args, { cwd: ROOT, env, input, reject: false });
-}
 
 t.test('smoke.sh: gre, gretap and ipvlan L3 carry pings between namespaces', async (t) => {
   const r = await kernelRun(['bash', 'test/kernel/smoke.sh']);

@@ -5,7 +5,7 @@ import type { HostObject } from '../../lib/net/model.js';
 import { emptySnapshot, type Snapshot } from '../../lib/net/state.js';
 import type { IpLink, IpRoute } from '../../lib/sys/ip.js';
 
-const owner = { proto: 201, metric: 12345 };
+const owner = { proto: 201, metric: 12345, network: 'podnet' };
 const bridge: HostObject = { kind: 'link', name: 'cni0', type: 'bridge', mtu: 1500, promisc: true };
 const link = (l: Partial<IpLink> & { ifname: string; kind: string }): IpLink => ({
   ifindex: 1,
@@ -127,4 +127,29 @@ t.test('neighbours', async (t) => {
   ]);
   const stale = snap({ neighs: new Map([['vx0', [{ dst: '10.244.2.0', lladdr: '02:aa:00:00:00:09' }]]]) });
   t.match(diff([n], stale, owner), [{ problem: 'has lladdr 02:aa:00:00:00:09, want 02:aa:00:00:00:02' }]);
+});
+
+t.test("a peer's tunnel: kept while planned, deleted with its routes once the peer left", async (t) => {
+  const tunnel: HostObject = {
+    kind: 'link',
+    name: 'gr1',
+    type: 'gre',
+    alias: 'cni-suite-peer/podnet/192.168.50.12',
+  };
+  const route: HostObject = { kind: 'route', dst: '10.244.2.0/24', dev: 'gr1' };
+  const s = snap({
+    links: new Map([
+      ['gr1', link({ ifname: 'gr1', kind: 'gre', ifalias: 'cni-suite-peer/podnet/192.168.50.12' })],
+      ['gr2', link({ ifname: 'gr2', kind: 'gre', ifalias: 'cni-suite-peer/othernet/192.168.50.12' })],
+      ['eth9', link({ ifname: 'eth9', kind: 'veth', ifalias: 'cni-suite/podnet/c1/eth0' })],
+    ]),
+    routes: [{ dst: '10.244.2.0/24', dev: 'gr1', protocol: '201', metric: 12345 } as IpRoute],
+  });
+  t.same(diff([tunnel, route], s, owner), [], 'planned: nothing to do');
+  t.same(
+    fixes(diff([], s, owner)),
+    [{ ip: ['link', 'del', 'dev', 'gr1'] }],
+    "gone from the plan: the link is deleted, its route goes with it; another network's and an attachment's links stay",
+  );
+  t.same(diff([], s, undefined), [], 'without an owner (peers out of scope) nothing is pruned');
 });

@@ -1,5 +1,7 @@
 // The engine on recorded output: what `ip -j -d -batch` and `nft -j` printed on a host with two
-// bridge-route pods, parsed and compared with the plan that made them.
+// bridge-route pods, parsed and compared with the plan that made them. The batch's first answer
+// (`link show`) was recorded apart, in a netns holding the same devices and a link that carries a
+// peer-link alias of the network (a tunnel to a host that left).
 import { readFileSync } from 'node:fs';
 import t from 'tap';
 import { networkMetric } from '../../lib/net/attachment.js';
@@ -9,7 +11,7 @@ import type { HostObject } from '../../lib/net/model.js';
 import { parseSnapshot, readsFor } from '../../lib/net/state.js';
 
 const recorded = (f: string) => readFileSync(new URL(`./recorded/${f}`, import.meta.url), 'utf8');
-const owner = { proto: 201, metric: networkMetric('podnet') };
+const owner = { proto: 201, metric: networkMetric('podnet'), network: 'podnet' };
 const desired: HostObject[] = [
   { kind: 'link', name: 'cni0', type: 'bridge' },
   { kind: 'link', name: 'vb24fa910e25b7c', type: 'veth', master: 'cni0' },
@@ -17,17 +19,21 @@ const desired: HostObject[] = [
   { kind: 'route', dst: '10.244.2.0/24', via: '192.168.50.12', peer: 'h2' },
 ];
 
-t.test('the reads a plan needs: one `addr show` per link, our routes of both families', async (t) => {
-  t.same(
-    readsFor(desired, owner).map((r) => r.argv.join(' ')),
-    [
-      'addr show dev cni0',
-      'addr show dev vb24fa910e25b7c',
-      'route show root 0.0.0.0/0 proto 201',
-      'route show root ::/0 proto 201',
-    ],
-  );
-});
+t.test(
+  'the reads a plan needs: all links, one `addr show` per link, our routes of both families',
+  async (t) => {
+    t.same(
+      readsFor(desired, owner).map((r) => r.argv.join(' ')),
+      [
+        'link show',
+        'addr show dev cni0',
+        'addr show dev vb24fa910e25b7c',
+        'route show root 0.0.0.0/0 proto 201',
+        'route show root ::/0 proto 201',
+      ],
+    );
+  },
+);
 
 t.test(
   'recorded ip output parses into links, addresses and owned routes; the plan has no difference',
@@ -44,12 +50,33 @@ t.test(
       ['10.244.1.1/24'],
     );
     t.match(snap.routes, [{ dst: '10.244.2.0/24', gateway: '192.168.50.12' }]);
-    t.same(diff(desired, snap, owner), [], 'converged');
-    const otherNetwork = parseSnapshot(readsFor(desired, owner), answers, { proto: 201, metric: 1 });
+    t.same(
+      diff(desired, snap, owner).map((d) => [d.problem, d.fixes]),
+      [['is stale (its peer is not in the plan)', [{ ip: ['link', 'del', 'dev', 'gr0a1b2c3d4e5f6'] }]]],
+      'converged but for the link to a peer that left',
+    );
+    const tunnel: HostObject = { kind: 'link', name: 'gr0a1b2c3d4e5f6', type: 'veth' };
+    t.same(
+      diff([...desired, tunnel], snap, owner).map((d) => `${d.object} ${d.problem}`),
+      ['veth gr0a1b2c3d4e5f6 is down'],
+      'with that link in the plan it is kept (and brought up)',
+    );
+    t.same(
+      diff(desired, snap, { ...owner, network: 'othernet' }).filter((d) =>
+        d.object.includes('gr0a1b2c3d4e5f6'),
+      ),
+      [],
+      "another network's peer links are not this network's to delete",
+    );
+    const otherNetwork = parseSnapshot(readsFor(desired, owner), answers, {
+      proto: 201,
+      metric: 1,
+      network: 'podnet',
+    });
     t.same(otherNetwork.routes, [], "another network's metric does not see this network's routes");
     t.match(
-      diff(desired.slice(0, 3), snap, owner),
-      [{ problem: 'is stale (not in the plan)' }],
+      diff([...desired.slice(0, 3), tunnel], snap, owner),
+      [{ problem: 'is down' }, { problem: 'is stale (not in the plan)', object: /^route 10.244.2.0/ }],
       'a peer gone',
     );
   },

@@ -78,6 +78,7 @@ export interface NetPlugin<C extends NetworkConfig = NetworkConfig> {
 export const routeOwner = (p: { routeProto: number }, network: string): RouteOwner => ({
   proto: p.routeProto,
   metric: networkMetric(network),
+  network,
 });
 
 export const attachmentOf = (req: Request): AttachmentId => ({

@@ -5,7 +5,7 @@ import type { Request } from '../../cni/plugin.js';
 import type { IpLink } from '../../sys/ip.js';
 import { ipJson, ipLinkDelete } from '../../sys/ip.js';
 import { holdLock, tryLock } from '../../sys/lock.js';
-import { attachmentKey, attachmentLock, parseLinkAlias } from '../attachment.js';
+import { attachmentKey, attachmentLock, parseLinkAlias, peerLinkNetwork } from '../attachment.js';
 import type { NetworkConfig } from '../config.js';
 import { applyNetworkRules, removeAttachments } from '../firewall.js';
 import type { LinkSpec } from '../model.js';
@@ -91,8 +91,18 @@ async function convergeNetwork<C extends NetworkConfig>(p: NetPlugin<C>, req: Re
     : plan.shared.filter((o): o is LinkSpec => o.kind === 'link' && !!o.whileUsed);
   await deleteLinks(unused);
   const snap = await readAll(plan.shared, owner);
-  // Links are ADD's to create: GC only converges what exists and what lives on existing links.
-  const onHost = (dev: string | undefined) => dev === undefined || snap.links.has(dev);
+  // Links are ADD's to create (GC would not know their MTU before the first pod), but for a tunnel
+  // to a peer, which needs no pod: GC converges those, what exists, and what lives on either.
+  const made = new Set(
+    plan.shared.flatMap((o) =>
+      o.kind === 'link' &&
+      (snap.links.has(o.name) ||
+        (peerLinkNetwork(o.alias) === cfg.network && (!o.master || snap.links.has(o.master))))
+        ? [o.name]
+        : [],
+    ),
+  );
+  const onHost = (dev: string | undefined) => dev === undefined || made.has(dev);
   const existing = plan.shared.filter((o) =>
     o.kind === 'link' ? onHost(o.name) : o.kind === 'sysctl' ? true : onHost(o.dev),
   );

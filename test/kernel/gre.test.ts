@@ -1,0 +1,12 @@
+// gre inside the Debian kernel (this machine's has no GRE): test/kernel/gre.sh, in two VM runs.
+// Three hosts on their own underlay subnets behind a router; see the script for what each step does.
+import t from 'tap';
+import { runScenario } from './scenario.js';
+
+t.test('gre l3: pods across three routed hosts; CHECK, GC, peers leaving; bad config; kill -9', (t) =>
+  runScenario(t, 'test/kernel/gre.sh', ['l3', 'bad', 'kills'], { minChecks: 70, timeoutSeconds: 480 }),
+);
+
+t.test('gre l2: one subnet over gretap ports, split horizon, no broadcast storm', (t) =>
+  runScenario(t, 'test/kernel/gre.sh', ['l2'], { minChecks: 50, timeoutSeconds: 480 }),
+);

@@ -185,12 +185,13 @@ kills() {
 	check_eq "no address left in the pod" "" "$(ip -n kill-p -o addr show scope global)"
 }
 
-# Steps to run (all by default): l3, bad, kills, l2.
-for step in ${@:-l3 bad kills l2}; do
+# Steps to run (all by default): l3, bad, kills, l2, examples (conf-examples/gre.*, as shipped).
+for step in ${@:-l3 bad kills l2 examples}; do
 	case $step in
 	l3 | l2) scenario "$step" ;;
 	bad) bad_config ;;
 	kills) kills ;;
+	examples) examples gre ;;
 	esac
 done
 finish

@@ -132,3 +132,68 @@ seen_from() { # netns address
 	set=$(ip netns exec "$1" nft list set inet seen from 2>&1)
 	grep -qw "$2" <<<"$set" || { echo "$set" | tr -s ' \t\n' ' '; return 1; }
 }
+
+# run_chain <command> <conflist> <host netns> <container id> [prevResult file] — runs the conflist's
+# plugins as a runtime does (ADD in order, each given the previous result; DEL in reverse), with
+# file paths moved under $WORK and `peersFile` taken from conf-examples/<plugin>-peers.json. Prints
+# the last result; fails at the first plugin that fails.
+run_chain() {
+	local cmd=$1 list=$2 host=$3 id=$4 prev=${5:-} n i order conf out plugin
+	n=$(jq '.plugins | length' "$list")
+	order=$(seq 0 $((n - 1)))
+	[ "$cmd" = DEL ] && order=$(seq $((n - 1)) -1 0)
+	plugin=$(jq -r '.plugins[0].type' "$list")
+	cp "conf-examples/$plugin-peers.json" "$WORK/example-peers.json" 2>/dev/null
+	for i in $order; do
+		conf=$WORK/chain-$i.conf
+		jq --argjson i "$i" --arg work "$WORK" --slurpfile prev <(cat "${prev:-/dev/null}") '
+			{cniVersion, name} + .plugins[$i]
+			| if .ipam then .ipam.dataDir = ($work + "/example-ipam") else . end
+			| if .peersFile then .peersFile = ($work + "/example-peers.json") else . end
+			| if .capabilities.portMappings then
+				.runtimeConfig = {portMappings: [{hostPort: 8080, containerPort: 80, protocol: "tcp"}]}
+			  else . end
+			| if ($prev | length) > 0 then .prevResult = $prev[0] else . end' "$list" >"$conf"
+		local type
+		type=$(jq -r .type "$conf")
+		out=$(ip netns exec "$host" env -i PATH="$PATH" CNI_COMMAND="$cmd" CNI_CONTAINERID="$id" \
+			CNI_NETNS="/run/netns/$id" CNI_IFNAME=eth0 CNI_PATH="$BIN:/usr/lib/cni" \
+			"$( [ -x "$BIN/$type" ] && echo "$BIN/$type" || echo "/usr/lib/cni/$type")" <"$conf") ||
+			{ echo "$type $cmd: $out"; return 1; }
+		if [ "$cmd" = ADD ]; then
+			prev=$WORK/chain-result.json
+			echo "$out" >"$prev"
+		fi
+	done
+	[ "$cmd" = ADD ] && cat "$prev"
+	return 0
+}
+
+# examples <plugin>: every conf-examples/<plugin>.*.conflist runs on host h1 as shipped: ADD through
+# the chain, CHECK (but the reference portmap's), GC and STATUS (1.1.0), DEL, and DEL again.
+examples() {
+	local plugin=$1 list result id version
+	for list in conf-examples/"$plugin".*.conflist; do
+		id=example-$(basename "$list" .conflist | tr . -)
+		make_netns "$id"
+		version=$(jq -r .cniVersion "$list")
+		if result=$(run_chain ADD "$list" h1 "$id"); then
+			pass "$list: ADD gives $(jq -c '[.ips[].address]' <<<"$result")"
+		else
+			fail "$list: ADD" "$result"
+			continue
+		fi
+		echo "$result" >"$WORK/example-result.json"
+		local ours=$WORK/example-ours.conf
+		jq --arg work "$WORK" '{cniVersion, name} + .plugins[0]
+			| .ipam.dataDir = ($work + "/example-ipam")
+			| if .peersFile then .peersFile = ($work + "/example-peers.json") else . end' "$list" >"$ours"
+		check "$list: CHECK" cni "$plugin" h1 CHECK "$id" <(jq --slurpfile r "$WORK/example-result.json" '. + {prevResult: $r[0]}' "$ours")
+		if [ "$version" = 1.1.0 ]; then
+			check "$list: GC" cni "$plugin" h1 GC "$id" <(jq --arg id "$id" '. + {"cni.dev/valid-attachments": [{containerID: $id, ifname: "eth0"}]}' "$ours")
+			check "$list: STATUS" cni "$plugin" h1 STATUS "$id" "$ours"
+		fi
+		check "$list: DEL" run_chain DEL "$list" h1 "$id" "$WORK/example-result.json"
+		check "$list: DEL again" run_chain DEL "$list" h1 "$id" "$WORK/example-result.json"
+	done
+}

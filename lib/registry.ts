@@ -20,7 +20,7 @@ export const loadPlugin: PluginLoader = async (name): Promise<Plugin | undefined
     case 'gre':
       return (await import('../plugins/gre/index.js')).default;
     case 'ipvlan-l3':
-      return undefined;
+      return (await import('../plugins/ipvlan-l3/index.js')).default;
     case 'host-local':
       return (await import('../ipam/host-local/index.js')).default;
   }

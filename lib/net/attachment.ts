@@ -31,6 +31,19 @@ export const attachmentKey = (a: Pick<AttachmentId, 'containerId' | 'ifname'>) =
 export const hostLinkName = (a: AttachmentId, prefix: string) =>
   `${prefix}${shortHash(a.network, a.containerId, a.ifname).slice(0, 15 - prefix.length)}`;
 
+/**
+ * The host-side name of a pod's child link (macvlan, ipvlan) from its creation until its move into
+ * the pod, where it takes CNI_IFNAME (a name the host may have too, such as eth0).
+ */
+export const podLinkHostName = (a: AttachmentId) => hostLinkName(a, 'cx');
+
+/** The links DEL deletes for a pod's child link: under its host name (a killed ADD may have left it
+ *  in the host), and in the pod while the netns exists. */
+export const podChildLinks = (a: AttachmentId, netns: string) => [
+  { name: podLinkHostName(a) },
+  ...(netns ? [{ name: a.ifname, netns }] : []),
+];
+
 /** The alias written on host-side devices: GC reads it back to know whose device it is. */
 export const linkAlias = (a: AttachmentId) => `cni-suite/${a.network}/${a.containerId}/${a.ifname}`;
 

@@ -6,7 +6,11 @@ import type { AddrSpec, FdbSpec, LinkSpec, NeighSpec, PodObject, RouteSpec } fro
 const opt = (cond: unknown, ...args: string[]) => (cond ? args : []);
 const num = (flag: string, v: number | undefined) => (v === undefined ? [] : [flag, String(v)]);
 
-/** Creates a link (a veth's peer directly inside its netns) and sets it up as a port or device. */
+/**
+ * Creates a link (a veth's peer directly inside its netns) and sets it up as a port or device. A
+ * link for a pod (`netns`) is made in the host under its `hostName`, then moved into the pod and
+ * renamed in one step: its pod name (eth0) may be taken in the host, where the kernel looks it up.
+ */
 export function createLinkCommands(l: LinkSpec): string[][] {
   const add = [
     'link',
@@ -14,10 +18,10 @@ export function createLinkCommands(l: LinkSpec): string[][] {
     ...opt(l.parent, 'link', l.parent ?? ''),
     // With its keyword: a bare name such as "brd" or "type" would be read as one.
     'name',
-    l.name,
+    l.netns && l.hostName ? l.hostName : l.name,
     ...opt(l.mac, 'address', l.mac ?? ''),
     ...num('mtu', l.mtu),
-    ...opt(l.netns, 'netns', l.netns ?? ''),
+    ...opt(l.netns && !l.hostName, 'netns', l.netns ?? ''),
     'type',
     l.type,
     ...(l.attrs ?? []),
@@ -27,7 +31,9 @@ export function createLinkCommands(l: LinkSpec): string[][] {
     add.push('peer', 'name', p.name, ...opt(p.mac, 'address', p.mac ?? ''), ...num('mtu', p.mtu));
     add.push('netns', p.netns);
   }
-  // A link made inside a pod is set up there, by the plan's pod objects.
+  // A link made for a pod is set up there, by the plan's pod objects.
+  if (l.netns && l.hostName)
+    return [add, ['link', 'set', 'dev', l.hostName, 'netns', l.netns, 'name', l.name]];
   return l.netns ? [add] : [add, ...setLinkCommands(l)];
 }
 

@@ -31,9 +31,12 @@ export interface LinkSpec {
   data?: Record<string, string | number | boolean>;
   /** veth: the other end, created directly in the netns at `netns`. */
   peer?: { name: string; mac?: string; mtu?: number; netns: string };
-  /** Created directly inside this netns (a pod's macvlan or ipvlan child of a host device); the
-   *  plan's pod objects set it up there. */
+  /** Created for this netns (a pod's macvlan or ipvlan child of a host device); the plan's pod
+   *  objects set it up there. */
   netns?: string;
+  /** With `netns`: its name in the host until it is moved (and renamed) into the pod; see
+   *  podLinkHostName. Without: it is created directly inside the netns. */
+  hostName?: string;
   /** A shared link only the network's pods need (a host shim): GC deletes it when none is left. */
   whileUsed?: boolean;
   /** Bridge this link is a port of, with the port's options. */

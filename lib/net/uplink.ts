@@ -10,11 +10,13 @@ export interface Uplink {
   /** The device exists (a named one may not). */
   found: boolean;
   mtu: number;
+  /** Its MAC ('' when unknown): an ipvlan child has its master's. */
+  mac: string;
   /** Its global addresses, "addr/prefix", IPv4 first. */
   addrs: string[];
 }
 
-export const NO_UPLINK: Uplink = { dev: '', found: false, mtu: 1500, addrs: [] };
+export const NO_UPLINK: Uplink = { dev: '', found: false, mtu: 1500, mac: '', addrs: [] };
 
 /** The named device, or the default route's (IPv4, else IPv6); one `ip` run. */
 export async function readUplink(dev = defaultRouteDevice()): Promise<Uplink> {
@@ -25,7 +27,7 @@ export async function readUplink(dev = defaultRouteDevice()): Promise<Uplink> {
     .filter((a) => a.scope === 'global')
     .sort((a, b) => (a.family === b.family ? 0 : a.family === 'inet' ? -1 : 1))
     .map((a) => `${a.local}/${a.prefixlen}`);
-  return { dev, found: true, mtu: link.mtu, addrs };
+  return { dev, found: true, mtu: link.mtu, mac: link.address ?? '', addrs };
 }
 
 /** The device of the IPv4 default route, else of the IPv6 one. */

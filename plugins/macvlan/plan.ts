@@ -4,7 +4,7 @@
 // child on the host (bridge mode) with the shim address and a route to this host's pods lets the
 // host reach them, which a macvlan master itself cannot.
 import { configError } from '../../lib/cni/errors.js';
-import { attachmentMac, networkTag } from '../../lib/net/attachment.js';
+import { attachmentMac, networkTag, podLinkHostName } from '../../lib/net/attachment.js';
 import type { PlanInput } from '../../lib/net/engine/index.js';
 import { ipFamily } from '../../lib/net/ip.js';
 import type { HostObject, LinkSpec, Plan, PodObject } from '../../lib/net/model.js';
@@ -34,6 +34,7 @@ export function plan({ cfg, att, netns, uplink, ipam, args }: PlanInput<MacvlanC
     type: 'macvlan',
     parent: uplink.dev,
     netns,
+    hostName: podLinkHostName(att),
     ...(mac ? { mac } : {}),
     mtu,
     attrs: ['mode', cfg.mode],

@@ -7,6 +7,7 @@ t.test('gre l3: pods across three routed hosts; CHECK, GC, peers leaving; bad co
   runScenario(t, 'test/kernel/gre.sh', ['l3', 'bad', 'kills'], { minChecks: 70, timeoutSeconds: 480 }),
 );
 
-t.test('gre l2: one subnet over gretap ports, split horizon, no broadcast storm; the conf-examples as shipped', (t) =>
-  runScenario(t, 'test/kernel/gre.sh', ['l2', 'examples'], { minChecks: 60, timeoutSeconds: 480 }),
+t.test(
+  'gre l2: one subnet over gretap ports, split horizon, no broadcast storm; the conf-examples as shipped',
+  (t) => runScenario(t, 'test/kernel/gre.sh', ['l2', 'examples'], { minChecks: 60, timeoutSeconds: 480 }),
 );

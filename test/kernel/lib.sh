@@ -197,3 +197,26 @@ examples() {
 		check "$list: DEL again" run_chain DEL "$list" h1 "$id" "$WORK/example-result.json"
 	done
 }
+
+# Hosts on one L2 underlay: a switch netns sw with a bridge, host hN with eth0 192.168.100.N/24, and
+# an outside machine ext (192.168.100.100, with 198.51.100.1 behind it) that is every host's default
+# gateway. Usage: switched_hosts 3 (makes sw, ext, h1, h2, h3).
+switched_hosts() {
+	local n
+	make_netns sw ext
+	ip -n sw link add br0 type bridge
+	ip -n sw link set br0 up
+	ip link add sext netns sw type veth peer name eth0 netns ext
+	ip -n sw link set sext master br0 up
+	ip -n ext addr add 192.168.100.100/24 dev eth0
+	ip -n ext addr add 198.51.100.1/32 dev lo
+	ip -n ext link set eth0 up
+	for n in $(seq 1 "$1"); do
+		make_netns "h$n"
+		ip link add "s$n" netns sw type veth peer name eth0 netns "h$n"
+		ip -n sw link set "s$n" master br0 up
+		ip -n "h$n" addr add "192.168.100.$n/24" dev eth0
+		ip -n "h$n" link set eth0 up
+		ip -n "h$n" route add default via 192.168.100.100
+	done
+}

@@ -22,3 +22,11 @@ t.test('gre STATUS: 50 when the kernel has no GRE', async (t) => {
   const vxlan = await callPlugin('vxlan', { ...conf, type: 'vxlan' }, { command: 'STATUS', path: BIN });
   t.equal(vxlan.exitCode, 0, `vxlan STATUS on the same kernel: ${vxlan.stdout}`);
 });
+
+t.test('ipvlan-l3 STATUS: 50 when the kernel has no ipvlan; the master is not looked up', async (t) => {
+  t.ok(lacks('ipvlan'), 'this kernel has no ipvlan, loaded or installed (the premise)');
+  const conf = { cniVersion: '1.1.0', name: 'ipvlan-status', type: 'ipvlan-l3', master: 'no-such0', ipam };
+  const r = await callPlugin('ipvlan-l3', conf, { command: 'STATUS', path: BIN });
+  t.equal(r.exitCode, 1);
+  t.match(r.json, { code: 50, msg: /has no ipvlan: module ipvlan/ });
+});

@@ -33,7 +33,7 @@ const input = (extra: Record<string, unknown> = {}) => ({
   peers,
   att,
   netns: '/run/netns/pod',
-  uplink: { dev: 'eth0', found: true, mtu: 1400, addrs: ['192.168.1.11/24'] },
+  uplink: { dev: 'eth0', found: true, mtu: 1400, mac: '02:00:00:00:00:11', addrs: ['192.168.1.11/24'] },
   remote: true,
   args: {},
 });

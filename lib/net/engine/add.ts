@@ -12,7 +12,7 @@ import { attachmentKey, attachmentLock } from '../attachment.js';
 import { createLinkCommands, podCommands } from '../commands.js';
 import type { NetworkConfig } from '../config.js';
 import { ensureFirewall, removeAttachments } from '../firewall.js';
-import type { AttachmentId, Plan } from '../model.js';
+import type { AttachmentId, LinkSpec, Plan } from '../model.js';
 import { type PeerSource, readPeerSource } from '../peers.js';
 import type { RouteOwner, Snapshot } from '../state.js';
 import { settleAll, type UndoStack, withUndo } from '../undo.js';
@@ -103,8 +103,12 @@ async function createHostLinks<C extends NetworkConfig>(
 ): Promise<Snapshot> {
   const creates = plan.hostLinks.map((link) => ({
     name: link.name,
-    netns: link.netns,
+    // What to delete if this call fails: the link where it ends up, and in the host until its move.
+    undo: [{ name: link.name, netns: link.netns }, ...temporary(link)],
+    temporary: temporary(link),
     cmds: createLinkCommands(link),
+    /** The line giving the link its final name: EEXIST there means the attachment exists. */
+    named: link.hostName ? 1 : 0,
   }));
   try {
     const snap = await readAndWrite(
@@ -112,7 +116,7 @@ async function createHostLinks<C extends NetworkConfig>(
       scope.owner,
       creates.flatMap((c) => c.cmds),
     );
-    for (const c of creates) s.undo.push(`delete ${c.name}`, () => deleteLinks([c]));
+    for (const c of creates) s.undo.push(`delete ${c.name}`, () => deleteLinks(c.undo));
     return snap;
   } catch (err) {
     if (err instanceof MissingObject && !sharedCreated) {
@@ -123,18 +127,24 @@ async function createHostLinks<C extends NetworkConfig>(
     if (!(err instanceof WriteFailed)) throw err;
     let line = 0;
     for (const c of creates) {
-      if (err.index === line && isExists(err.error))
+      if (err.index === line + c.named && isExists(err.error)) {
+        // The live attachment's link stays; only what this call made goes.
+        s.undo.push(`delete ${c.name} (host name)`, () => deleteLinks(c.temporary));
         throw new CniError(
           PluginCode.AlreadyAttached,
           `${c.name} exists: container ${s.req.containerId} is attached as ${s.req.ifname} already; DEL it first`,
         );
+      }
       if (err.index === undefined || line < err.index)
-        s.undo.push(`delete ${c.name}`, () => deleteLinks([c]));
+        s.undo.push(`delete ${c.name}`, () => deleteLinks(c.undo));
       line += c.cmds.length;
     }
     throw err.error;
   }
 }
+
+/** A pod link's name in the host before its move (see LinkSpec.hostName). */
+const temporary = (link: LinkSpec) => (link.hostName ? [{ name: link.hostName }] : []);
 
 /** Inside the pod: its sysctls first (arp_notify must be on before the link comes up), then `ip`. */
 async function configurePod(plan: Plan, netns: string): Promise<void> {

@@ -180,7 +180,7 @@ kills() {
 		cni gre h1 DEL "victim-$i" "$conf" >/dev/null || fail "DEL after kill $i"
 	done
 	check_eq "after 10 killed ADDs and their DELs: no pod veth" "" "$(ip -n h1 -o link show | grep -o ' ge[0-9a-f]*' || true)"
-	check_eq "no lease" "" "$(ls "$WORK/ipam-l3-h1/gre-l3" | grep -v -e lock -e last_reserved || true)"
+	check_eq "no lease of a victim" "" "$(grep -l victim "$WORK"/ipam-l3-h1/gre-l3/* 2>/dev/null || true)"
 	check_eq "no firewall entry" "" "$(ip netns exec h1 nft list ruleset | grep -o 'victim-[0-9]*' | sort -u || true)"
 	check_eq "no address left in the pod" "" "$(ip -n kill-p -o addr show scope global)"
 }

@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { benchBridgeRoute } from './bench/bridge-route.ts';
 import { benchHostLocal } from './bench/host-local.ts';
-import { benchGre } from './bench/kernel-vm.ts';
+import { benchGre, benchIpvlan } from './bench/kernel-vm.ts';
 import { ROOT } from './bench/lib.ts';
 import { benchMacvlan } from './bench/macvlan.ts';
 import { benchStartup } from './bench/startup.ts';
@@ -16,6 +16,7 @@ const sections: Record<string, () => void | Promise<void>> = {
   vxlan: () => benchVxlan(),
   macvlan: () => benchMacvlan(),
   gre: () => benchGre(),
+  'ipvlan-l3': () => benchIpvlan(),
 };
 
 const wanted = process.argv.slice(2);

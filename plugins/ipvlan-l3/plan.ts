@@ -1,6 +1,6 @@
 // ipvlan-l3's desired state: the pod's interface is an ipvlan child of a host NIC (the master) in
-// mode l3 or l3s, made directly inside the pod's netns. L3 has no ARP and no gateway: the pod gets a
-// device route per family. Every host routes the others' pod subnets to them (`podCIDR via nodeIP`,
+// mode l3 or l3s, made for the pod (under a host name, then moved and renamed into its netns). L3
+// has no ARP and no gateway: the pod gets a device route per family. Every host routes the others' pod subnets to them (`podCIDR via nodeIP`,
 // as bridge-route), and the master delivers packets for this host's pod addresses to their child.
 // The host itself cannot reach its pods through the master (the reference's documented limit): the
 // shim, an ipvlan child on the host holding the first address of each pod subnet with a route to

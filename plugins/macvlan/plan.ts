@@ -1,6 +1,6 @@
 // macvlan's desired state: the pod's interface is a macvlan child of a host NIC (the master), made
-// directly inside the pod's netns (the host never sees CNI_IFNAME), with its own MAC on the LAN; no
-// bridge, no NAT. arp_notify/ndisc_notify announce the MAC at once. With hostShim, a shared macvlan
+// for the pod (under a host name, then moved and renamed into its netns: CNI_IFNAME may be taken in
+// the host), with its own MAC on the LAN; no bridge, no NAT. arp_notify/ndisc_notify announce the MAC at once. With hostShim, a shared macvlan
 // child on the host (bridge mode) with the shim address and a route to this host's pods lets the
 // host reach them, which a macvlan master itself cannot.
 import { configError } from '../../lib/cni/errors.js';

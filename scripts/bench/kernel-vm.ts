@@ -22,8 +22,16 @@ export function runInVm(script: string, env: Record<string, string> = {}): Map<s
   return values;
 }
 
-/** Throughput of the plugin against the hand-built shape per mode, and ADD/DEL times. */
-export function vmTables(plugin: string, values: Map<string, number[]>, modes: string[]): void {
+/**
+ * Throughput of the plugin against the hand-built shape per mode, and ADD/DEL times against
+ * `versus` ("hand": the same shape with `ip`; "reference": the Go reference plugin + host-local).
+ */
+export function vmTables(
+  plugin: string,
+  values: Map<string, number[]>,
+  modes: string[],
+  versus: { label: string; title: string },
+): void {
   const med = (label: string) => {
     const xs = values.get(label);
     if (!xs?.length) throw new Error(`the VM bench printed no "${label}"`);
@@ -42,16 +50,26 @@ export function vmTables(plugin: string, values: Map<string, number[]>, modes: s
   );
   table(
     `${plugin} (in the VM): one attachment, median wall time`,
-    ['verb', 'plugin (+ host-local)', 'same shape by hand with ip', 'ratio'],
+    ['verb', 'plugin (+ host-local)', versus.title, 'ratio'],
     ['add', 'del'].map((v) => [
       v.toUpperCase(),
       ms(med(`${v} plugin`)),
-      ms(med(`${v} hand`)),
-      `${(med(`${v} plugin`) / med(`${v} hand`)).toFixed(2)}×`,
+      ms(med(`${v} ${versus.label}`)),
+      `${(med(`${v} plugin`) / med(`${v} ${versus.label}`)).toFixed(2)}×`,
     ]),
   );
 }
 
 export function benchGre(): void {
-  vmTables('gre', runInVm('scripts/bench/gre-vm.sh', { ROUNDS: '3' }), ['l3', 'l2']);
+  vmTables('gre', runInVm('scripts/bench/gre-vm.sh', { ROUNDS: '5' }), ['l3', 'l2'], {
+    label: 'hand',
+    title: 'same shape by hand with ip',
+  });
+}
+
+export function benchIpvlan(): void {
+  vmTables('ipvlan-l3', runInVm('scripts/bench/ipvlan-vm.sh', { ROUNDS: '5' }), ['l3'], {
+    label: 'reference',
+    title: 'reference ipvlan + host-local',
+  });
 }

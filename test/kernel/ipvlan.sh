@@ -112,6 +112,9 @@ checks() {
 		check_eq "$1" "$2" "$(jq -r '.code // 0' <<<"${out:-"{}"}")"
 	}
 	check_code "CHECK passes on a converged host" 0
+	check "STATUS passes with every peer on-link" cni ipvlan-l3 h1 STATUS "" "$conf1"
+	out=$(cni ipvlan-l3 h1 STATUS "" <(jq -c '. + {peers: [{name: "far", nodeIP: "10.99.0.1", podCIDR: "10.99.1.0/24"}]}' "$conf1"))
+	check_eq "STATUS is 51 with a peer whose nodeIP is not on-link ($(jq -r .msg <<<"$out"))" 51 "$(jq -r .code <<<"$out")"
 	check_code "CHECK catches another mode (103)" 103 '{"mode":"l3s","ipMasq":false}'
 	ip -n h1 route del 10.90.2.0/24 proto 205
 	check_code "CHECK catches a removed peer route (103)" 103

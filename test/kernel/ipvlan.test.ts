@@ -1,7 +1,7 @@
 // ipvlan-l3 inside the Debian kernel (this machine's has no ipvlan): test/kernel/ipvlan.sh, in two
 // VM runs. Three hosts on one switch; see the script for what each step does.
 import t from 'tap';
-import { runScenario } from './scenario.js';
+import { runScenario } from '../helpers/kernel-scenario.js';
 
 t.test('ipvlan-l3: pods across hosts, the shim and its control, egress NAT in l3s, CHECK, GC, interop', (t) =>
   runScenario(t, 'test/kernel/ipvlan.sh', ['pods', 'shim', 'egress', 'checks', 'interop', 'dels'], {

@@ -2,8 +2,9 @@
 # types they test do not exist in this machine's kernel. Sourced, not run.
 #
 # A scenario prints one TAP-like line per check ("ok - <what>" / "not ok - <what>: <detail>") and
-# "checks <n> failed <m>" at the end; test/kernel/scenario.ts turns them into tap assertions. Every
-# plugin runs inside a "host" netns made here; traffic goes only between the netns made here.
+# "checks <n> failed <m>" at the end; test/helpers/kernel-scenario.ts turns them into tap
+# assertions. Every plugin runs inside a "host" netns made here; traffic goes only between the
+# netns made here.
 
 set -uo pipefail
 

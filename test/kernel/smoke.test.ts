@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import t from 'tap';
-import { kernelRun, ROOT } from './scenario.js';
+import { kernelRun, ROOT } from '../helpers/kernel-scenario.js';
 
 const GRE = resolve(ROOT, 'dist/bin/gre');
 

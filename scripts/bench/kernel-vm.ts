@@ -30,7 +30,7 @@ export function vmTables(
   plugin: string,
   values: Map<string, number[]>,
   modes: string[],
-  versus: { label: string; title: string },
+  versus: { label: string; title: string; hosts: string },
 ): void {
   const med = (label: string) => {
     const xs = values.get(label);
@@ -39,7 +39,7 @@ export function vmTables(
   };
   const runs = values.get(`${modes[0]} plugin`)?.length ?? 0;
   table(
-    `${plugin} (in the VM), pod to pod across two routed hosts: iperf3 TCP, ${runs} runs each, alternated (Gbit/s)`,
+    `${plugin} (in the VM), pod to pod across two ${versus.hosts}: iperf3 TCP, ${runs} runs each, alternated (Gbit/s)`,
     ['mode', 'plugin', 'by hand with ip', 'ratio'],
     modes.map((m) => [
       m,
@@ -64,6 +64,7 @@ export function benchGre(): void {
   vmTables('gre', runInVm('scripts/bench/gre-vm.sh', { ROUNDS: '5' }), ['l3', 'l2'], {
     label: 'hand',
     title: 'same shape by hand with ip',
+    hosts: 'routed hosts',
   });
 }
 
@@ -71,5 +72,6 @@ export function benchIpvlan(): void {
   vmTables('ipvlan-l3', runInVm('scripts/bench/ipvlan-vm.sh', { ROUNDS: '5' }), ['l3'], {
     label: 'reference',
     title: 'reference ipvlan + host-local',
+    hosts: 'hosts on one switch',
   });
 }

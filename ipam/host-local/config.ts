@@ -1,6 +1,10 @@
-// host-local's config: range sets with their defaults, requested addresses, routes. Pure: it never
-// touches the system, so DEL and GC work whatever state the node is in. Every error names the
+// host-local's config: range sets with their defaults, requested addresses, routes. It never
+// changes the system (it only looks at what ipam.dataDir is), so DEL and GC work whatever state the
+// node is in. Every error names the
 // field and says what to write instead.
+
+import { realpathSync, statSync } from 'node:fs';
+import { posix } from 'node:path';
 import validate from '../../gen/host-local.validate.js';
 import { pickArg } from '../../lib/cni/args.js';
 import type { Json, NetConf } from '../../lib/cni/config.js';
@@ -63,13 +67,43 @@ interface Source {
 
 const obj = (v: unknown): Json => (typeof v === 'object' && v !== null ? (v as Json) : {});
 
+/** Kernel filesystems: reads there never end or files cannot be made (e.g. /proc/self spins). */
+const PSEUDO_FS = ['/proc', '/sys', '/dev'];
+const MAX_DATA_DIR = 1024;
+
+/**
+ * Why a dataDir cannot hold leases, else undefined. It is only read (stat, realpath), never
+ * created here: the config stays free of side effects.
+ */
+export function dataDirProblem(dir: string): string | undefined {
+  if (!dir.startsWith('/')) return 'must be an absolute path';
+  if (dir.length > MAX_DATA_DIR) return `is longer than ${MAX_DATA_DIR} bytes`;
+  let real = posix.normalize(dir).replace(/(.)\/+$/, '$1');
+  try {
+    if (!statSync(real).isDirectory()) return 'exists and is not a directory';
+    real = realpathSync(real);
+  } catch {
+    // not there yet: ADD creates it
+  }
+  if (real === '/') return 'is the root of the filesystem: leases would be written to /<network>';
+  const pseudo = PSEUDO_FS.find((p) => real === p || real.startsWith(`${p}/`));
+  if (pseudo) return `is under ${pseudo}, a kernel filesystem that cannot hold leases`;
+  return undefined;
+}
+
+/** The configured data dir (unchecked). */
+export const dataDirOf = (conf: NetConf): string => {
+  const dir = obj(conf.raw.ipam).dataDir;
+  return typeof dir === 'string' ? dir : DEFAULT_DATA_DIR;
+};
+
 /** Shape, network name and data dir only: enough to find and release leases. */
 export function loadStoreConfig(conf: NetConf): StoreConfig {
   checkSchema(validate, conf.raw);
-  const ipam = obj(conf.raw.ipam);
-  const dataDir = (ipam.dataDir as string | undefined) ?? DEFAULT_DATA_DIR;
-  if (!dataDir.startsWith('/'))
-    throw configError(`ipam.dataDir "${dataDir}" must be an absolute path, e.g. "${DEFAULT_DATA_DIR}"`);
+  const dataDir = dataDirOf(conf);
+  const problem = dataDirProblem(dataDir);
+  if (problem)
+    throw configError(`ipam.dataDir "${dataDir.slice(0, 200)}" ${problem}, e.g. "${DEFAULT_DATA_DIR}"`);
   return { network: conf.name, dataDir, setCount: sources(conf.raw).length };
 }
 

@@ -1,12 +1,12 @@
 // The five verbs of host-local. Each is a short script over the config loader and the locked store.
-import { closeSync, constants, mkdirSync, openSync } from 'node:fs';
+import { closeSync, constants, existsSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { CniError, ErrorCode, PluginCode } from '../../lib/cni/errors.js';
 import type { Request } from '../../lib/cni/plugin.js';
 import type { Result } from '../../lib/cni/result.js';
 import { formatIp, parseIp } from '../../lib/net/ip.js';
 import { allocate } from './allocate.js';
-import { loadConfig, loadStoreConfig } from './config.js';
+import { dataDirOf, dataDirProblem, loadConfig, loadStoreConfig } from './config.js';
 import { readResolvConf } from './dns.js';
 import { LeaseDir, LOCK_FILE } from './leases.js';
 import { candidates, ipOf, rangeFor, setText, usableCount } from './range.js';
@@ -21,9 +21,18 @@ export async function add(req: Request): Promise<Result> {
   return { interfaces: [], ips, routes: cfg.routes, dns };
 }
 
+/** A data dir that can hold no lease has none to release: DEL and GC succeed (with a warning). */
+function unusable(req: Request): boolean {
+  const problem = dataDirProblem(dataDirOf(req.conf));
+  if (problem) req.log.warn(`ipam.dataDir ${problem}: no lease can be there, nothing to release`);
+  return problem !== undefined;
+}
+
 /** Releases by (containerID, ifname); needs no netns and no valid ranges, and succeeds when nothing is leased. */
 export async function del(req: Request): Promise<void> {
+  if (unusable(req)) return;
   const cfg = loadStoreConfig(req.conf);
+  if (!existsSync(networkDir(cfg))) return; // never leased here: nothing to release, nothing to create
   await withStore(cfg, (s) => {
     const { ips, keys } = leasesOf(s, attachmentOf(req));
     const entries = keys.filter((key) => s.index.get(key).length);
@@ -39,7 +48,7 @@ export async function del(req: Request): Promise<void> {
 export async function check(req: Request): Promise<void> {
   const cfg = loadConfig(req.conf, req.cniArgs);
   const a = attachmentOf(req);
-  const held = await withStore(cfg, (s) => leasesOf(s, a).ips);
+  const held = existsSync(networkDir(cfg)) ? await withStore(cfg, (s) => leasesOf(s, a).ips) : [];
   const who = `container ${a.containerId} interface ${a.ifname}`;
   if (!held.length) throw new CniError(PluginCode.CheckFailed, `${who} holds no lease in ${networkDir(cfg)}`);
   for (const ipc of req.conf.prevResult?.ips ?? []) {
@@ -56,9 +65,11 @@ export async function check(req: Request): Promise<void> {
 
 /** Releases every lease whose attachment is not in the valid list; lock and last_reserved files stay. */
 export async function gc(req: Request): Promise<void> {
+  if (unusable(req)) return;
   const cfg = loadStoreConfig(req.conf);
   const valid = new Set(req.attachments.map((a) => `${a.containerID.trim()}\r\n${a.ifname}`));
   const validIds = new Set(req.attachments.map((a) => a.containerID.trim()));
+  if (!existsSync(networkDir(cfg))) return;
   await withStore(
     cfg,
     (s) => {

@@ -1,6 +1,6 @@
 // host-local through the built executable: every verb at every cniVersion, the on-disk format,
 // errors with their codes. Each test gets its own data dir.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { SPEC_VERSIONS } from '../../lib/cni/versions.js';
@@ -184,8 +184,13 @@ t.test('STATUS: 50 when a range set is exhausted or the data dir is unusable', a
   });
   await del(conf, 'a');
   t.equal((await status(conf)).code, 0);
-  const broken = hlConf(join(dir, 'file'), v4);
+  const broken = hlConf(join(dir, 'file/sub'), v4);
   t.match((await status(broken)).json, { code: 50, msg: /unusable/ });
+  const file = hlConf(join(dir, 'file'), v4);
+  t.match((await status(file)).json, {
+    code: 7,
+    msg: /ipam\.dataDir ".*file" exists and is not a directory/,
+  });
   const old = await status({ ...conf, cniVersion: '1.0.0' });
   t.match(old.json, { code: 1 });
 });
@@ -269,4 +274,54 @@ t.test('a lease added behind our back without a last_reserved write is still rel
   t.equal((await del(conf, 'ghost')).code, 0);
   t.same([...leases(dir)], [['10.1.0.2', 'a\r\neth0']]);
   t.match((await add(conf, 'a')).json, { code: 102 }, 'and the index still knows a');
+});
+
+t.test(
+  'a dataDir that cannot hold leases: 7 naming ipam.dataDir on ADD, nothing on the host, DEL and GC succeed',
+  async (t) => {
+    const dir = t.testdir({ file: 'not a dir' });
+    const cases: [string, RegExp][] = [
+      ['/proc/self', /under \/proc, a kernel filesystem/],
+      ['/proc', /under \/proc/],
+      ['/sys/kernel', /under \/sys/],
+      ['/dev/null', /exists and is not a directory/],
+      ['/dev/shm/hl-test', /under \/dev/],
+      ['/', /is the root of the filesystem/],
+      ['/./', /is the root of the filesystem/],
+      [join(dir, 'file'), /exists and is not a directory/],
+      [`/tmp/${'d'.repeat(1100)}`, /is longer than 1024 bytes/],
+    ];
+    for (const [dataDir, why] of cases) {
+      const conf = hlConf(dataDir, v4);
+      const started = Date.now();
+      const r = await add(conf, 'c1');
+      t.match(r.json, { code: 7, msg: /^ipam\.dataDir "/ }, `${dataDir.slice(0, 30)}: ADD is 7`);
+      t.match(r.json?.msg, why);
+      t.ok(Date.now() - started < 5000, 'answered within 5 s (a /proc data dir used to spin forever)');
+      t.equal((await del(conf, 'c1')).code, 0, 'DEL succeeds: no lease can be there');
+      const gc = await runHl(OURS, { ...conf, 'cni.dev/valid-attachments': [] }, { command: 'GC' });
+      t.equal(gc.code, 0, 'GC succeeds too');
+    }
+    t.notOk(existsSync('/hlnet'), 'nothing was created at the root');
+    t.notOk(existsSync('/dev/shm/hl-test'), 'nor under /dev');
+    // The positive control: a usable data dir takes the lease.
+    const ok = hlConf(join(dir, 'ipam'), v4);
+    t.equal((await add(ok, 'c1')).code, 0, 'a usable data dir works');
+    t.equal((await del(ok, 'c1')).code, 0);
+  },
+);
+
+t.test('DEL, CHECK and GC of a network that never leased create nothing', async (t) => {
+  const dir = t.testdir({});
+  const conf = hlConf(join(dir, 'never'), v4);
+  t.equal((await del(conf, 'c1')).code, 0, 'DEL succeeds');
+  const check = await runHl(
+    OURS,
+    { ...conf, prevResult: { cniVersion: '1.1.0', ips: [] } },
+    { command: 'CHECK', containerId: 'c1', netns },
+  );
+  t.match(check.json, { code: 103, msg: /holds no lease/ }, 'CHECK says it holds no lease');
+  const gc = await runHl(OURS, { ...conf, 'cni.dev/valid-attachments': [] }, { command: 'GC' });
+  t.equal(gc.code, 0, 'GC succeeds');
+  t.notOk(existsSync(join(dir, 'never')), 'the data dir was not created');
 });

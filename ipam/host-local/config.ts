@@ -157,21 +157,20 @@ function toRangeSet(src: Source): RangeSet {
     throw configError(`${src.label} is empty: give it at least one range like {"subnet": "10.1.0.0/24"}`);
   const set = src.ranges.map(({ path, raw }) => toRange(path, raw));
   const first = set[0]!;
-  set.forEach((r, j) => {
+  for (const r of set) {
     if (r.family !== first.family) {
       throw configError(
         `${src.label} mixes IPv4 and IPv6 (${subnetText(first)} and ${subnetText(r)}); put each family in its own range set`,
       );
     }
-    for (let k = 0; k < j; k++) {
-      const other = set[k]!;
-      if (overlaps(r, other)) {
-        throw configError(
-          `${src.ranges[j]!.path} (${rangeText(r)}) overlaps ${src.ranges[k]!.path} (${rangeText(other)}); make the ranges disjoint`,
-        );
-      }
-    }
-  });
+  }
+  const clash = firstOverlap(set.map((range, owner) => ({ range, owner })));
+  if (clash) {
+    const [k, j] = clash;
+    throw configError(
+      `${src.ranges[j]!.path} (${rangeText(set[j]!)}) overlaps ${src.ranges[k]!.path} (${rangeText(set[k]!)}); make the ranges disjoint`,
+    );
+  }
   return set;
 }
 
@@ -225,18 +224,40 @@ export function toRange(path: string, raw: RawRange): Range {
   return range;
 }
 
-const overlaps = (a: Range, b: Range): boolean =>
-  a.family === b.family && a.start <= b.end && b.start <= a.end;
+/**
+ * Two ranges of different owners that share an address, as [lower owner, higher owner], else
+ * undefined. Sorted by start then swept, O(n log n): a megabyte of ranges is checked at once (every
+ * pair, as before, took seconds, and hours for 20 MB).
+ */
+function firstOverlap(items: { range: Range; owner: number }[]): [number, number] | undefined {
+  const sorted = [...items].sort((a, b) =>
+    a.range.family !== b.range.family
+      ? a.range.family - b.range.family
+      : a.range.start < b.range.start
+        ? -1
+        : a.range.start > b.range.start
+          ? 1
+          : 0,
+  );
+  let reach: (typeof items)[number] | undefined; // the range reaching furthest so far
+  for (const it of sorted) {
+    if (reach && reach.range.family === it.range.family && it.range.start <= reach.range.end) {
+      if (reach.owner !== it.owner)
+        return reach.owner < it.owner ? [reach.owner, it.owner] : [it.owner, reach.owner];
+    }
+    if (!reach || reach.range.family !== it.range.family || it.range.end > reach.range.end) reach = it;
+  }
+  return undefined;
+}
 
 function checkSetsDisjoint(sets: RangeSet[], srcs: Source[]): void {
-  for (let i = 0; i < sets.length; i++) {
-    for (let j = 0; j < i; j++) {
-      if (sets[i]!.some((a) => sets[j]!.some((b) => overlaps(a, b)))) {
-        throw configError(
-          `${srcs[i]!.label} (${setText(sets[i]!)}) overlaps ${srcs[j]!.label} (${setText(sets[j]!)}); range sets must be disjoint`,
-        );
-      }
-    }
+  // Each set's own ranges are disjoint already (toRangeSet): any overlap is between two sets.
+  const clash = firstOverlap(sets.flatMap((set, owner) => set.map((range) => ({ range, owner }))));
+  if (clash) {
+    const [j, i] = clash;
+    throw configError(
+      `${srcs[i]!.label} (${setText(sets[i]!)}) overlaps ${srcs[j]!.label} (${setText(sets[j]!)}); range sets must be disjoint`,
+    );
   }
 }
 

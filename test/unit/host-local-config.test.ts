@@ -232,3 +232,28 @@ t.test('DEL and GC need only a data dir: broken ranges do not stop a release', a
     { code: 7 },
   );
 });
+
+t.test(
+  'overlap checks are sorted sweeps: 32k range sets load at once, and a late overlap is found',
+  async (t) => {
+    const sets = Array.from({ length: 32_768 }, (_, i) => [{ subnet: `10.${i >> 8}.${i & 255}.0/24` }]);
+    let started = Date.now();
+    t.equal(load({ ranges: sets }).sets.length, 32_768);
+    t.ok(Date.now() - started < 3000, `32,768 disjoint range sets checked in ${Date.now() - started} ms`);
+    started = Date.now();
+    const clash = failure(() => load({ ranges: [...sets, [{ subnet: '10.127.255.128/25' }]] }));
+    t.match(clash, {
+      code: 7,
+      msg: /^ipam\.ranges\[32768\] \(10\.127\.255\.129-10\.127\.255\.254\) overlaps ipam\.ranges\[32767\]/,
+    });
+    t.ok(Date.now() - started < 3000, 'and the overlap of the last two found as fast');
+    const inSet = Array.from({ length: 20_000 }, (_, i) => ({ subnet: `10.${i >> 8}.${i & 255}.0/24` }));
+    t.match(
+      failure(() => load({ ranges: [[...inSet, { subnet: '10.0.5.0/24' }]] })),
+      {
+        code: 7,
+        msg: /^ipam\.ranges\[0\]\[20000\] \(10\.0\.5\.1-10\.0\.5\.254\) overlaps ipam\.ranges\[0\]\[5\]/,
+      },
+    );
+  },
+);

@@ -14,8 +14,11 @@ export interface Invocation {
   ifname: string;
   /** Raw CNI_ARGS. */
   args: string;
-  /** CNI_PATH split into directories. */
+  /** CNI_PATH split into directories: the absolute ones (runtimes pass those; a relative one would
+   *  resolve against whatever directory the runtime runs us in, where anyone may plant a plugin). */
   path: string[];
+  /** The relative CNI_PATH entries left out (logged as a warning). */
+  ignoredPath: string[];
 }
 
 type Var = 'CNI_CONTAINERID' | 'CNI_NETNS' | 'CNI_IFNAME' | 'CNI_PATH';
@@ -57,7 +60,8 @@ export function parseInvocation(command: Command, env: Env): Invocation {
     netns: env.CNI_NETNS ?? '',
     ifname: env.CNI_IFNAME ?? '',
     args: env.CNI_ARGS ?? '',
-    path: (env.CNI_PATH ?? '').split(':').filter(Boolean),
+    path: (env.CNI_PATH ?? '').split(':').filter((d) => d.startsWith('/')),
+    ignoredPath: (env.CNI_PATH ?? '').split(':').filter((d) => d && !d.startsWith('/')),
   };
   if (inv.containerId) validateContainerId(inv.containerId);
   if (inv.ifname) validateIfname(inv.ifname);

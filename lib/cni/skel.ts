@@ -61,6 +61,8 @@ async function dispatch(
 ): Promise<Outcome> {
   req.log.debug('start', { netns: req.netns, ifname: req.ifname });
   for (const w of req.conf.warnings) req.log.warn(w);
+  if (req.ignoredPath.length)
+    req.log.warn(`CNI_PATH: relative entries ignored: ${req.ignoredPath.join(':')}`);
 
   try {
     switch (command) {

@@ -63,11 +63,12 @@ export function writeFileAtomic(path: string, data: string): void {
   renameSync(scratch, path);
 }
 
-/** Appends to a regular file (created 0600); a FIFO or device is refused at once, never blocked on. */
+/** Appends to a regular file (created 0600); a FIFO or device is refused at once, never blocked on,
+ *  and a symlink is not followed (ELOOP): nobody can point our writes at another file. */
 export function appendRegularFile(path: string, data: string): void {
   const fd = openSync(
     path,
-    constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NONBLOCK,
+    constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NONBLOCK | constants.O_NOFOLLOW,
     0o600,
   );
   try {

@@ -1,9 +1,11 @@
 // Input that used to hang a plugin or make it recurse: each answers at once, with the right code.
 import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import t from 'tap';
 import { Lab } from '../helpers/lab.js';
-import { callPlugin } from '../helpers/plugin.js';
+import { bin, callPlugin } from '../helpers/plugin.js';
 
 const lab = await Lab.create(t);
 const host = await lab.netns('host');
@@ -70,3 +72,53 @@ t.test('FIFOs and /dev/zero as files to read: code 7; as logFile: ignored with a
   t.equal(logged.exitCode, 0, 'DEL with a FIFO as logFile');
   t.match(logged.stderr, /cannot write log file/);
 });
+
+t.test('a symlink as logFile is not followed: its target stays untouched, the call succeeds', async (t) => {
+  const d = t.testdir({ 'target.txt': 'precious\n' });
+  const link = join(d, 'log.link');
+  symlinkSync(join(d, 'target.txt'), link);
+  const r = await call('ADD', conf({ logFile: link, logLevel: 'debug' }), pod.path, 'symlog');
+  t.equal(r.exitCode, 0, `ADD succeeds: ${r.stdout}`);
+  t.equal(readFileSync(join(d, 'target.txt'), 'utf8'), 'precious\n', 'the symlink target was not written');
+  t.match(r.stderr, /log\.link/, 'the refusal is reported on stderr');
+  // The positive control: a plain logFile is written.
+  const plain = join(d, 'plain.log');
+  await call('DEL', conf({ logFile: plain, logLevel: 'debug' }), pod.path, 'symlog');
+  t.match(readFileSync(plain, 'utf8'), /"DEL"|DEL/, 'a regular logFile gets the entries');
+});
+
+t.test(
+  'relative CNI_PATH entries are ignored: a plugin planted in the working directory never runs',
+  async (t) => {
+    const d = t.testdir({});
+    const marker = join(d, 'ran');
+    mkdirSync(join(d, 'x'));
+    const planted = join(d, 'x/evil-ipam');
+    writeFileSync(planted, `#!/bin/sh\ntouch ${marker}\necho '{"cniVersion":"1.0.0","ips":[]}'\n`, {
+      mode: 0o755,
+    });
+    const run = (path: string) =>
+      execa('ip', ['netns', 'exec', host.name, bin('bridge-route')], {
+        cwd: d,
+        input: JSON.stringify(conf({}, { type: 'evil-ipam' })),
+        env: {
+          PATH: process.env.PATH ?? '',
+          CNI_COMMAND: 'ADD',
+          CNI_CONTAINERID: 'evil',
+          CNI_NETNS: pod.path,
+          CNI_IFNAME: 'eth9',
+          CNI_PATH: path,
+        },
+        extendEnv: false,
+        reject: false,
+      });
+    const relative = await run('x');
+    t.equal(relative.exitCode, 1, 'ADD fails: no IPAM plugin found');
+    t.match(relative.stdout, /evil-ipam/, 'naming the IPAM plugin');
+    t.match(relative.stderr, /CNI_PATH: relative entries ignored: x/, 'and saying why');
+    t.notOk(existsSync(marker), 'the planted plugin did not run');
+    const absolute = await run(join(d, 'x'));
+    t.ok(existsSync(marker), 'the control: the same plugin in an absolute CNI_PATH entry runs');
+    t.not(absolute.exitCode, 0, '(and its empty answer fails the ADD, which undoes itself)');
+  },
+);

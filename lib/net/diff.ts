@@ -1,7 +1,6 @@
 // The pure heart of the engine: desired objects against a snapshot of what exists, as a list of
 // differences, each naming the object, what is wrong, and the commands that fix it. ADD and GC
 // write the fixes; CHECK reports the first difference.
-
 import { peerLinkNetwork } from './attachment.js';
 import {
   addrCommand,

@@ -91,8 +91,9 @@ async function convergeNetwork<C extends NetworkConfig>(p: NetPlugin<C>, req: Re
     : plan.shared.filter((o): o is LinkSpec => o.kind === 'link' && !!o.whileUsed);
   await deleteLinks(unused);
   const snap = await readAll(plan.shared, owner);
-  // Links are ADD's to create (GC would not know their MTU before the first pod), but for a tunnel
-  // to a peer, which needs no pod: GC converges those, what exists, and what lives on either.
+  // Links are ADD's to create, except a tunnel to a peer (whose master, if any, exists): no pod
+  // needs to be there for it, so GC brings a deleted one back. GC converges those links, the ones
+  // that exist, and what lives on either.
   const made = new Set(
     plan.shared.flatMap((o) =>
       o.kind === 'link' &&

@@ -128,7 +128,9 @@ export function validateIfname(name: string): void {
         ? 'is a reserved name'
         : /[/:]/.test(name)
           ? 'contains "/" or ":"'
-          : undefined;
+          : name.includes('%')
+            ? 'contains "%" (the kernel would number it: "eth%d" becomes "eth0")'
+            : undefined;
   if (problem) throw envError(`CNI_IFNAME "${name}" ${problem}`);
 }
 

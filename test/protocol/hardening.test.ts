@@ -122,3 +122,26 @@ t.test(
     t.not(absolute.exitCode, 0, '(and its empty answer fails the ADD, which undoes itself)');
   },
 );
+
+t.test(
+  '"%" in a device name is refused: the kernel would number it (br%d → br0) and every retry leak one',
+  async (t) => {
+    const links = () => execFileSync('ip', ['-n', host.name, '-o', 'link', 'show'], { encoding: 'utf8' });
+    const before = links();
+    const bridge = await call('ADD', conf({ bridge: 'br%d' }), pod.path, 'pct');
+    t.match(bridge.json, { code: 7, msg: /^bridge must match/ }, 'bridge "br%d" is 7 naming bridge');
+    const ifname = await callPlugin('bridge-route', conf(), {
+      command: 'ADD',
+      containerId: 'pct',
+      netns: pod.path,
+      ifname: 'eth%d',
+      hostNetns: host.name,
+    });
+    t.match(ifname.json, { code: 4, msg: /CNI_IFNAME "eth%d" contains "%"/ }, 'CNI_IFNAME "eth%d" is 4');
+    t.equal(links(), before, 'no link was created on the host');
+    // The positive control: the same call with a plain bridge name succeeds (and is undone).
+    const plain = await call('ADD', conf({ bridge: 'brpct' }), pod.path, 'pct');
+    t.equal(plain.exitCode, 0, `bridge "brpct" works: ${plain.stdout}`);
+    t.equal((await call('DEL', conf({ bridge: 'brpct' }), pod.path, 'pct')).exitCode, 0);
+  },
+);

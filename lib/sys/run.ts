@@ -4,6 +4,7 @@
 // import and first call cost ~30 ms there (see README "Benchmarks"); execa serves scripts and tests.
 import { spawn } from 'node:child_process';
 import { CniError, ErrorCode } from '../cni/errors.js';
+import { findExecutable } from './files.js';
 import { inheritedFds } from './lock.js';
 
 /** A hung `ip`, `nft` or IPAM child must not hang the runtime's call with it. */
@@ -43,11 +44,50 @@ export class CommandError extends Error {
   }
 }
 
+/** The search path when the runtime gave the plugin no PATH at all. */
+const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+const resolved = new Map<string, string>();
+
+/** A bare program name as a path, from PATH's absolute entries (a relative one would resolve
+ *  against whatever directory the runtime runs us in). */
+function toolPath(file: string, env: NodeJS.ProcessEnv): string {
+  if (file.includes('/')) return file;
+  const path = env.PATH ?? DEFAULT_PATH;
+  const key = `${path}\0${file}`;
+  const known = resolved.get(key);
+  if (known) return known;
+  const found = findExecutable(
+    file,
+    path.split(':').filter((d) => d.startsWith('/')),
+  );
+  if (!found) throw new NotInstalledError(file);
+  resolved.set(key, found);
+  return found;
+}
+
+/** The program can be run (found as run() would find it). */
+export function hasTool(file: string, env: NodeJS.ProcessEnv = process.env): boolean {
+  try {
+    toolPath(file, env);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function run(file: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
+    const env = opts.env ?? process.env;
+    let program: string;
+    try {
+      program = toolPath(file, env);
+    } catch (e) {
+      reject(e);
+      return;
+    }
     // Children hold our locks too (see lock.ts), so a killed plugin's children still hold them.
-    const child = spawn(file, args, {
-      env: opts.env ?? process.env,
+    const child = spawn(program, args, {
+      env,
       stdio: ['pipe', 'pipe', 'pipe', ...inheritedFds()],
     });
     const out: Buffer[] = [];

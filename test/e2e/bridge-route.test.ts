@@ -1,5 +1,5 @@
 // bridge-route on the real kernel: two hosts on an underlay, pods on both, real packets.
-import { writeFileSync } from 'node:fs';
+import { symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import t from 'tap';
@@ -151,12 +151,24 @@ t.test('mtu follows the uplink; hairpinMode and promiscMode; STATUS without nft 
     path: '/nonexistent',
   });
   t.match(noIpam.json, { code: 50, msg: /host-local/ }, 'STATUS 50 without the IPAM plugin');
+  const onlyIp = t.testdir({});
+  symlinkSync('/usr/sbin/ip', join(onlyIp, 'ip'));
   const noNft = await callPlugin('bridge-route', v11, {
+    command: 'STATUS',
+    hostNetns: h1.name,
+    env: { PATH: onlyIp },
+  });
+  t.match(
+    noNft.json,
+    { code: 50, msg: /^nft \(nftables\) is not installed/ },
+    "STATUS 50 without nft (not on the plugin's PATH)",
+  );
+  const noIp = await callPlugin('bridge-route', v11, {
     command: 'STATUS',
     hostNetns: h1.name,
     env: { PATH: '/nonexistent' },
   });
-  t.match(noNft.json, { code: 50, msg: /nft/ }, "STATUS 50 without nft (not on the plugin's PATH)");
+  t.match(noIp.json, { code: 50, msg: /^ip \(iproute2\) is not installed/ }, 'STATUS 50 without ip');
 });
 
 t.test('dual-stack: one IPv4 and one IPv6 address per pod, both work, both cleaned up', async (t) => {

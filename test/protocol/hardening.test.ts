@@ -145,3 +145,31 @@ t.test(
     t.equal((await call('DEL', conf({ bridge: 'brpct' }), pod.path, 'pct')).exitCode, 0);
   },
 );
+
+t.test('DEL without `ip` on PATH succeeds, saying what it could not do; STATUS is 50', async (t) => {
+  const bare = { PATH: '/nonexistent' };
+  const del = await callPlugin('bridge-route', conf(), {
+    command: 'DEL',
+    containerId: 'noip',
+    netns: pod.path,
+    ifname: 'eth0',
+    hostNetns: host.name,
+    env: bare,
+  });
+  t.equal(del.exitCode, 0, `DEL succeeds: ${del.stdout}`);
+  t.match(del.stderr, /ip: not found.*links were not looked for/, 'and says what it could not do');
+  const status = await callPlugin(
+    'bridge-route',
+    { ...conf(), cniVersion: '1.1.0' },
+    {
+      command: 'STATUS',
+      hostNetns: host.name,
+      env: bare,
+    },
+  );
+  t.match(status.json, { code: 50, msg: /^ip \(iproute2\) is not installed/ });
+  // The control: with PATH, the same DEL runs `ip` (and succeeds as before).
+  const withIp = await call('DEL', conf(), pod.path, 'noip');
+  t.equal(withIp.exitCode, 0);
+  t.notMatch(withIp.stderr, /not found/);
+});

@@ -5,6 +5,7 @@ import type { Request } from '../../cni/plugin.js';
 import type { IpLink } from '../../sys/ip.js';
 import { ipJson, ipLinkDelete } from '../../sys/ip.js';
 import { holdLock, tryLock } from '../../sys/lock.js';
+import { NotInstalledError } from '../../sys/run.js';
 import { attachmentKey, attachmentLock, parseLinkAlias, peerLinkNetwork } from '../attachment.js';
 import type { NetworkConfig } from '../config.js';
 import { applyNetworkRules, removeAttachments } from '../firewall.js';
@@ -27,13 +28,17 @@ export async function del<C extends NetworkConfig>(p: NetPlugin<C>, req: Request
   const key = attachmentKey(att);
   const release = await holdLock(attachmentLock(att));
   try {
-    throwFirst(
-      await Promise.allSettled([
-        req.ipam?.del(),
-        deleteLinks(p.attachmentLinks(att, req.netns)),
-        removeAttachments(att.network, (k) => k === key),
-      ]),
-    );
+    const results = await Promise.allSettled([
+      req.ipam?.del(),
+      deleteLinks(p.attachmentLinks(att, req.netns)),
+      removeAttachments(att.network, (k) => k === key),
+    ]);
+    // Without `ip` the links cannot even be looked for: DEL releases what it can, says so, and
+    // succeeds (a runtime could do nothing better with an error).
+    for (const r of results)
+      if (r.status === 'rejected' && r.reason instanceof NotInstalledError)
+        req.log.warn(`DEL: ${r.reason.message}; the attachment's links were not looked for`);
+    throwFirst(results.filter((r) => !(r.status === 'rejected' && r.reason instanceof NotInstalledError)));
   } finally {
     release();
   }

@@ -6,6 +6,7 @@
 import { CniError, ErrorCode } from '../../cni/errors.js';
 import type { Request } from '../../cni/plugin.js';
 import { findExecutable } from '../../sys/files.js';
+import { hasTool } from '../../sys/run.js';
 import { loadNetworkConfig, type NetworkConfig } from '../config.js';
 import { describePeers, loadPeers, remotePeers } from '../peers.js';
 import { notOnLink } from './check.js';
@@ -13,9 +14,10 @@ import type { NetPlugin } from './plugin.js';
 
 export async function status<C extends NetworkConfig>(p: NetPlugin<C>, req: Request): Promise<void> {
   const cfg = loadNetworkConfig(req.conf);
-  const path = (req.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':');
-  if (p.firewall !== false && !findExecutable('nft', path))
-    throw new CniError(ErrorCode.NotAvailable, 'nft (nftables) is not installed on this host');
+  const tools = { ip: 'iproute2', ...(p.firewall === false ? {} : { nft: 'nftables' }) };
+  for (const [tool, pkg] of Object.entries(tools))
+    if (!hasTool(tool, req.env))
+      throw new CniError(ErrorCode.NotAvailable, `${tool} (${pkg}) is not installed on this host`);
   if (!req.ipam && !p.ipamOptional)
     throw new CniError(ErrorCode.NotAvailable, 'no ipam section in the config');
   if (req.ipam && !findExecutable(req.ipam.type, req.path)) {

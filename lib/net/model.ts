@@ -121,6 +121,18 @@ export interface Plan {
   dns: Dns;
 }
 
+/** A plan with nothing in it, to build on (GC's shared-only plans). */
+export const EMPTY_PLAN: Plan = {
+  shared: [],
+  hostLinks: [],
+  pod: [],
+  firewall: undefined,
+  interfaces: [],
+  ips: [],
+  routes: [],
+  dns: {},
+};
+
 export interface AttachmentId {
   network: string;
   containerId: string;

@@ -9,7 +9,13 @@ import { configError } from '../../lib/cni/errors.js';
 import { networkTag, podLinkHostName } from '../../lib/net/attachment.js';
 import type { PlanInput } from '../../lib/net/engine/index.js';
 import { bitsOf, formatIp, ipFamily, maskOf, parseCidr } from '../../lib/net/ip.js';
-import type { HostObject, LinkSpec, Plan, PodObject } from '../../lib/net/model.js';
+import {
+  EMPTY_PLAN,
+  type HostObject,
+  type LinkSpec,
+  type Plan,
+  type PodObject,
+} from '../../lib/net/model.js';
 import { directPeerRoutes } from '../../lib/net/peers.js';
 import type { IpvlanConfig } from './config.js';
 
@@ -36,7 +42,7 @@ export function plan({ cfg, att, netns, uplink, ipam, peers, remote }: PlanInput
   };
   const fw = firewall.fragments.length ? firewall : undefined;
   // GC plans the shared objects only (no attachment).
-  if (!att.ifname) return { ...NOTHING, shared: [...shim, ...routes], firewall: fw };
+  if (!att.ifname) return { ...EMPTY_PLAN, shared: [...shim, ...routes], firewall: fw };
   if (!uplink.found)
     throw configError(
       cfg.master
@@ -78,17 +84,6 @@ export function plan({ cfg, att, netns, uplink, ipam, peers, remote }: PlanInput
     dns: ipam?.dns ?? {},
   };
 }
-
-const NOTHING: Plan = {
-  shared: [],
-  hostLinks: [],
-  pod: [],
-  firewall: undefined,
-  interfaces: [],
-  ips: [],
-  routes: [],
-  dns: {},
-};
 
 /** The host's way to its pods: an ipvlan sibling of theirs with the first address of each pod
  *  subnet, and a route to the subnet through it. */

@@ -7,7 +7,13 @@ import { configError } from '../../lib/cni/errors.js';
 import { attachmentMac, networkTag, podLinkHostName } from '../../lib/net/attachment.js';
 import type { PlanInput } from '../../lib/net/engine/index.js';
 import { ipFamily } from '../../lib/net/ip.js';
-import type { HostObject, LinkSpec, Plan, PodObject } from '../../lib/net/model.js';
+import {
+  EMPTY_PLAN,
+  type HostObject,
+  type LinkSpec,
+  type Plan,
+  type PodObject,
+} from '../../lib/net/model.js';
 import type { MacvlanConfig } from './config.js';
 
 /** Name of the network's host shim (≤ 15 bytes). */
@@ -16,7 +22,7 @@ export const shimName = (network: string) => `ms${networkTag(network).slice(1, 1
 export function plan({ cfg, att, netns, uplink, ipam, args }: PlanInput<MacvlanConfig>): Plan {
   // GC plans the shared objects only (no attachment): without a master there is no shim to keep.
   if (!att.ifname)
-    return { ...NOTHING, shared: cfg.hostShim && uplink.found ? shim(cfg, uplink.dev, cfg.hostShim) : [] };
+    return { ...EMPTY_PLAN, shared: cfg.hostShim && uplink.found ? shim(cfg, uplink.dev, cfg.hostShim) : [] };
   if (!uplink.found)
     throw configError(
       cfg.master
@@ -70,17 +76,6 @@ export function plan({ cfg, att, netns, uplink, ipam, args }: PlanInput<MacvlanC
     dns: ipam?.dns ?? {},
   };
 }
-
-const NOTHING: Plan = {
-  shared: [],
-  hostLinks: [],
-  pod: [],
-  firewall: undefined,
-  interfaces: [],
-  ips: [],
-  routes: [],
-  dns: {},
-};
 
 /** The host's way to its pods: a bridge-mode sibling of theirs with the shim address, and routes. */
 function shim(cfg: MacvlanConfig, master: string, address: string): HostObject[] {

@@ -9,7 +9,6 @@ source test/kernel/lib.sh
 install_plugins gre host-local
 routed_hosts 2
 ROUNDS=${ROUNDS:-3}
-SECONDS_PER_RUN=${SECONDS_PER_RUN:-4}
 
 plugin_pods() { # mode
 	local n mode=$1 cidr
@@ -59,13 +58,6 @@ hand_pods() { # mode
 		fi
 		ip netns exec "h$n" sysctl -qw net.ipv4.ip_forward=1
 	done
-}
-
-iperf() { # from-netns to-netns to-address → Gbit/s
-	ip netns exec "$2" iperf3 -s -1 -D -p 5201 >/dev/null 2>&1
-	sleep 0.5
-	ip netns exec "$1" iperf3 -c "$3" -p 5201 -t "$SECONDS_PER_RUN" -J 2>/dev/null |
-		jq '.end.sum_received.bits_per_second / 1e9'
 }
 
 for mode in ${MODES:-l3 l2}; do

@@ -9,7 +9,6 @@ source test/kernel/lib.sh
 install_plugins ipvlan-l3 host-local
 switched_hosts 2
 ROUNDS=${ROUNDS:-3}
-SECONDS_PER_RUN=${SECONDS_PER_RUN:-4}
 
 for n in 1 2; do
 	jq -n --arg n "$n" --arg w "$WORK" '
@@ -29,13 +28,6 @@ for n in 1 2; do
 	ip -n "q$n" route add default dev eth0
 	ip -n "h$n" route add "10.94.$((3 - n)).0/24" via "192.168.100.$((3 - n))"
 done
-
-iperf() { # from-netns to-netns to-address → Gbit/s
-	ip netns exec "$2" iperf3 -s -1 -D -p 5201 >/dev/null 2>&1
-	sleep 0.5
-	ip netns exec "$1" iperf3 -c "$3" -p 5201 -t "$SECONDS_PER_RUN" -J 2>/dev/null |
-		jq '.end.sum_received.bits_per_second / 1e9'
-}
 
 for r in $(seq 1 "$ROUNDS"); do
 	echo "l3 plugin $(iperf p1 p2 "$(cat "$WORK/ip2")")"

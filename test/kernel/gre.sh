@@ -168,17 +168,7 @@ bad_config() {
 
 # kill -9 at spread moments of ADD, then DEL: no veth, no lease, no firewall entry of the victim.
 kills() {
-	local i pid conf=$WORK/l3-h1.conf
-	make_netns kill-p
-	for i in $(seq 0 9); do
-		ip netns exec h1 env -i PATH="$PATH" CNI_COMMAND=ADD CNI_CONTAINERID="victim-$i" \
-			CNI_NETNS=/run/netns/kill-p CNI_IFNAME=eth0 CNI_PATH="$BIN" "$BIN/gre" <"$conf" >/dev/null 2>&1 &
-		pid=$!
-		sleep "0.$((i * 2))"
-		kill -9 "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-		cni gre h1 DEL "victim-$i" "$conf" >/dev/null || fail "DEL after kill $i"
-	done
+	killed_adds gre h1 "$WORK/l3-h1.conf"
 	check_eq "after 10 killed ADDs and their DELs: no pod veth" "" "$(ip -n h1 -o link show | grep -o ' ge[0-9a-f]*' || true)"
 	check_eq "no lease of a victim" "" "$(grep -l victim "$WORK"/ipam-l3-h1/gre-l3/* 2>/dev/null || true)"
 	check_eq "no firewall entry" "" "$(ip netns exec h1 nft list ruleset | grep -o 'victim-[0-9]*' | sort -u || true)"

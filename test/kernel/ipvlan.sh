@@ -163,18 +163,9 @@ bad_config() {
 	check_eq "nor in the pod" "" "$(ip -n bad-p -o link show type ipvlan)"
 }
 
+# kill -9 at spread moments of ADD, then DEL: no link in the pod, no lease of a victim.
 kills() {
-	local i pid conf=$WORK/h1.conf
-	make_netns kill-p
-	for i in $(seq 0 9); do
-		ip netns exec h1 env -i PATH="$PATH" CNI_COMMAND=ADD CNI_CONTAINERID="victim-$i" \
-			CNI_NETNS=/run/netns/kill-p CNI_IFNAME=eth0 CNI_PATH="$BIN" "$BIN/ipvlan-l3" <"$conf" >/dev/null 2>&1 &
-		pid=$!
-		sleep "0.$((i * 2))"
-		kill -9 "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-		cni ipvlan-l3 h1 DEL "victim-$i" "$conf" >/dev/null || fail "DEL after kill $i"
-	done
+	killed_adds ipvlan-l3 h1 "$WORK/h1.conf"
 	check_eq "after 10 killed ADDs and their DELs: no ipvlan in the pod" "" "$(ip -n kill-p -o link show type ipvlan)"
 	check_eq "no lease of a victim" "" "$(grep -l victim "$WORK"/ipam-h1/ipv/* 2>/dev/null || true)"
 }

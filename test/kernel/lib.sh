@@ -221,3 +221,27 @@ switched_hosts() {
 		ip -n "h$n" route add default via 192.168.100.100
 	done
 }
+
+# killed_adds <plugin> <host netns> <conf file>: 10 ADDs into netns kill-p, each killed with SIGKILL
+# at a later moment (0 to 1.8 s, across the whole call), then DELed. The caller checks what is left.
+killed_adds() {
+	local plugin=$1 host=$2 conf=$3 i pid
+	make_netns kill-p
+	for i in $(seq 0 9); do
+		ip netns exec "$host" env -i PATH="$PATH" CNI_COMMAND=ADD CNI_CONTAINERID="victim-$i" \
+			CNI_NETNS=/run/netns/kill-p CNI_IFNAME=eth0 CNI_PATH="$BIN" "$BIN/$plugin" <"$conf" >/dev/null 2>&1 &
+		pid=$!
+		sleep "0.$((i * 2))"
+		kill -9 "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		cni "$plugin" "$host" DEL "victim-$i" "$conf" >/dev/null || fail "DEL after kill $i"
+	done
+}
+
+# iperf <from netns> <to netns> <to address> → Gbit/s received, over $SECONDS_PER_RUN (4) seconds.
+iperf() {
+	ip netns exec "$2" iperf3 -s -1 -D -p 5201 >/dev/null 2>&1
+	sleep 0.5
+	ip netns exec "$1" iperf3 -c "$3" -p 5201 -t "${SECONDS_PER_RUN:-4}" -J 2>/dev/null |
+		jq '.end.sum_received.bits_per_second / 1e9'
+}

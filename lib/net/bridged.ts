@@ -9,7 +9,7 @@ import { checkSchema } from '../cni/validate.js';
 import { attachmentMac, hostLinkName, linkAlias, networkGroup } from './attachment.js';
 import { loadNetworkConfig, type NetworkConfig } from './config.js';
 import type { PlanInput } from './engine/plugin.js';
-import type { Fragment } from './firewall.js';
+import { egressFragments, type Fragment } from './firewall.js';
 import { ipFamily, isCidr } from './ip.js';
 import type { AttachmentId, HostObject, LinkSpec, Plan, PodObject } from './model.js';
 
@@ -143,9 +143,7 @@ function podRoutes(cfg: BridgedConfig, ipam: Result): Route[] {
 }
 
 function fragments(cfg: BridgedConfig): Fragment[] {
-  const out: Fragment[] = [];
-  if (cfg.internal) out.push({ kind: 'internal' });
-  else if (cfg.ipMasq) out.push({ kind: 'masquerade' });
+  const out = egressFragments(cfg);
   if (cfg.isolation === 'bridge') out.push({ kind: 'isolation', allow: cfg.isolationAllow });
   return out;
 }

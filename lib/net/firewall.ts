@@ -26,6 +26,12 @@ export type Fragment =
    *  conntrack on for the whole netns, and tracking every encapsulated packet costs throughput. */
   | { kind: 'untracked'; port: number };
 
+/** The egress fragment a network's config asks for: `internal` drops, `ipMasq` masquerades. */
+export function egressFragments(cfg: { internal: boolean; ipMasq: boolean }): Fragment[] {
+  if (cfg.internal) return [{ kind: 'internal' }];
+  return cfg.ipMasq ? [{ kind: 'masquerade' }] : [];
+}
+
 export interface FirewallSpec {
   network: string;
   /** Destinations that are never NATed or dropped: the whole pod network across hosts. */

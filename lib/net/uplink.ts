@@ -1,6 +1,7 @@
 // The host's uplink: the device a plan depends on for its MTU and underlay address. By default the
 // device of the default route, from /proc/self/net (it shows the caller's netns; no process start);
 // its MTU and addresses from netlink, never /sys, which shows the netns of whoever mounted it.
+import { configError } from '../cni/errors.js';
 import { readRegularFile } from '../sys/files.js';
 import { type IpAddrInfo, type IpLink, ipJsonIfExists } from '../sys/ip.js';
 
@@ -17,6 +18,25 @@ export interface Uplink {
 }
 
 export const NO_UPLINK: Uplink = { dev: '', found: false, mtu: 1500, mac: '', addrs: [] };
+
+/**
+ * The MTU of a child link of the master (macvlan, ipvlan): the configured one, at most the
+ * master's, else the master's. Code 7 naming `master` when there is none.
+ */
+export function childMtu(
+  cfg: { master: string | undefined; mtu: number | undefined },
+  master: Uplink,
+): number {
+  if (!master.found)
+    throw configError(
+      cfg.master
+        ? `master "${cfg.master}" does not exist on this host`
+        : 'master is not set and this host has no default route to take it from; set master',
+    );
+  if (cfg.mtu !== undefined && cfg.mtu > master.mtu)
+    throw configError(`mtu ${cfg.mtu} is above the MTU ${master.mtu} of master "${master.dev}"`);
+  return cfg.mtu ?? master.mtu;
+}
 
 /** The named device, or the default route's (IPv4, else IPv6); one `ip` run. */
 export async function readUplink(dev = defaultRouteDevice()): Promise<Uplink> {

@@ -5,9 +5,9 @@
 // The host itself cannot reach its pods through the master (the reference's documented limit): the
 // shim, an ipvlan child on the host holding the first address of each pod subnet with a route to
 // it, lets it, and replies to that address come back to the shim directly.
-import { configError } from '../../lib/cni/errors.js';
 import { networkTag, podLinkHostName } from '../../lib/net/attachment.js';
 import type { PlanInput } from '../../lib/net/engine/index.js';
+import { egressFragments } from '../../lib/net/firewall.js';
 import { bitsOf, formatIp, ipFamily, maskOf, parseCidr } from '../../lib/net/ip.js';
 import {
   EMPTY_PLAN,
@@ -17,6 +17,7 @@ import {
   type PodObject,
 } from '../../lib/net/model.js';
 import { directPeerRoutes } from '../../lib/net/peers.js';
+import { childMtu } from '../../lib/net/uplink.js';
 import type { IpvlanConfig } from './config.js';
 
 /** Name of the network's host shim (≤ 15 bytes). */
@@ -31,26 +32,17 @@ export function shimAddress(podCIDR: string): string {
 export function plan({ cfg, att, netns, uplink, ipam, peers, remote }: PlanInput<IpvlanConfig>): Plan {
   const routes = remote ? directPeerRoutes(peers, cfg.podCIDRs) : [];
   const shim = cfg.hostShim && uplink.found ? shimObjects(cfg, uplink.dev) : [];
-  const firewall = {
-    network: cfg.network,
-    cluster: [...cfg.clusterCIDR, ...cfg.podCIDRs, ...peers.map((p) => p.podCIDR)],
-    fragments: cfg.internal
-      ? [{ kind: 'internal' as const }]
-      : cfg.ipMasq
-        ? [{ kind: 'masquerade' as const }]
-        : [],
-  };
-  const fw = firewall.fragments.length ? firewall : undefined;
+  const fragments = egressFragments(cfg);
+  const fw = fragments.length
+    ? {
+        network: cfg.network,
+        cluster: [...cfg.clusterCIDR, ...cfg.podCIDRs, ...peers.map((p) => p.podCIDR)],
+        fragments,
+      }
+    : undefined;
   // GC plans the shared objects only (no attachment).
   if (!att.ifname) return { ...EMPTY_PLAN, shared: [...shim, ...routes], firewall: fw };
-  if (!uplink.found)
-    throw configError(
-      cfg.master
-        ? `master "${cfg.master}" does not exist on this host`
-        : 'master is not set and this host has no default route to take it from; set master',
-    );
-  if (cfg.mtu !== undefined && cfg.mtu > uplink.mtu)
-    throw configError(`mtu ${cfg.mtu} is above the MTU ${uplink.mtu} of master "${uplink.dev}"`);
+  const mtu = childMtu(cfg, uplink);
   const child: LinkSpec = {
     kind: 'link',
     name: att.ifname,
@@ -58,7 +50,7 @@ export function plan({ cfg, att, netns, uplink, ipam, peers, remote }: PlanInput
     parent: uplink.dev,
     netns,
     hostName: podLinkHostName(att),
-    mtu: cfg.mtu ?? uplink.mtu,
+    mtu,
     attrs: ['mode', cfg.mode],
   };
   // No gateway in L3: the addresses alone, and device routes.

@@ -3,7 +3,6 @@
 // the host), with its own MAC on the LAN; no bridge, no NAT. arp_notify/ndisc_notify announce the MAC at once. With hostShim, a shared macvlan
 // child on the host (bridge mode) with the shim address and a route to this host's pods lets the
 // host reach them, which a macvlan master itself cannot.
-import { configError } from '../../lib/cni/errors.js';
 import { attachmentMac, networkTag, podLinkHostName } from '../../lib/net/attachment.js';
 import type { PlanInput } from '../../lib/net/engine/index.js';
 import { ipFamily } from '../../lib/net/ip.js';
@@ -14,6 +13,7 @@ import {
   type Plan,
   type PodObject,
 } from '../../lib/net/model.js';
+import { childMtu } from '../../lib/net/uplink.js';
 import type { MacvlanConfig } from './config.js';
 
 /** Name of the network's host shim (≤ 15 bytes). */
@@ -23,15 +23,7 @@ export function plan({ cfg, att, netns, uplink, ipam, args }: PlanInput<MacvlanC
   // GC plans the shared objects only (no attachment): without a master there is no shim to keep.
   if (!att.ifname)
     return { ...EMPTY_PLAN, shared: cfg.hostShim && uplink.found ? shim(cfg, uplink.dev, cfg.hostShim) : [] };
-  if (!uplink.found)
-    throw configError(
-      cfg.master
-        ? `master "${cfg.master}" does not exist on this host`
-        : 'master is not set and this host has no default route to take it from; set master',
-    );
-  if (cfg.mtu !== undefined && cfg.mtu > uplink.mtu)
-    throw configError(`mtu ${cfg.mtu} is above the MTU ${uplink.mtu} of master "${uplink.dev}"`);
-  const mtu = cfg.mtu ?? uplink.mtu;
+  const mtu = childMtu(cfg, uplink);
   // passthru: the child takes the master's MAC unless one is asked for.
   const mac = args.mac ?? (cfg.mode === 'passthru' ? undefined : attachmentMac(att, 'pod'));
   const child: LinkSpec = {

@@ -21,6 +21,8 @@ export const loadPlugin: PluginLoader = async (name): Promise<Plugin | undefined
       return (await import('../plugins/gre/index.js')).default;
     case 'ipvlan-l3':
       return (await import('../plugins/ipvlan-l3/index.js')).default;
+    case 'portmap':
+      return (await import('../plugins/portmap/index.js')).default;
     case 'host-local':
       return (await import('../ipam/host-local/index.js')).default;
   }

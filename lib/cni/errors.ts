@@ -26,6 +26,8 @@ export const PluginCode = {
   PeerNotOnLink: 104,
   /** ADD of an attachment whose host link exists: it is attached already (DEL it first). */
   AlreadyAttached: 105,
+  /** portmap: a host port another attachment holds. */
+  PortInUse: 106,
 } as const;
 
 export type CniCode = WellKnownCode | (typeof PluginCode)[keyof typeof PluginCode];

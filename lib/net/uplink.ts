@@ -50,21 +50,44 @@ export async function readUplink(dev = defaultRouteDevice()): Promise<Uplink> {
   return { dev, found: true, mtu: link.mtu, mac: link.address ?? '', addrs };
 }
 
+/** The rows of a /proc/self/net table, split on whitespace; [] when it cannot be read. */
+function procTable(file: string): string[][] {
+  try {
+    return readRegularFile(file)
+      .split('\n')
+      .map((l) => l.trim().split(/\s+/));
+  } catch {
+    return [];
+  }
+}
+
 /** The device of the IPv4 default route, else of the IPv6 one. */
 export function defaultRouteDevice(): string | undefined {
-  const table = (file: string) => {
-    try {
-      return readRegularFile(file)
-        .split('\n')
-        .map((l) => l.trim().split(/\s+/));
-    } catch {
-      return [];
-    }
-  };
-  const v4 = table('/proc/self/net/route').find((f) => f[1] === '00000000' && f[7] === '00000000')?.[0];
+  const v4 = procTable('/proc/self/net/route').find((f) => f[1] === '00000000' && f[7] === '00000000')?.[0];
   if (v4) return v4;
   // ipv6_route: destination, prefix length, …, device last; the default is ::/0, not via lo.
-  return table('/proc/self/net/ipv6_route').find(
+  return procTable('/proc/self/net/ipv6_route').find(
     (f) => f[0] === '0'.repeat(32) && f[1] === '00' && f[9] !== 'lo',
   )?.[9];
+}
+
+/**
+ * The device of the main table's most specific IPv4 route to `ip` (lowest metric among equals),
+ * from /proc/self/net/route, whose addresses are hex in the host's (little-endian) byte order.
+ */
+export function routeDevice(ip: string): string | undefined {
+  const addr = ip.split('.').reduce((v, o) => (v << 8) | Number(o), 0) >>> 0;
+  const host = (hex: string) => {
+    const v = Number.parseInt(hex, 16);
+    return (((v & 0xff) << 24) | ((v & 0xff00) << 8) | ((v >>> 8) & 0xff00) | (v >>> 24)) >>> 0;
+  };
+  let best: { dev: string; mask: number; metric: number } | undefined;
+  for (const f of procTable('/proc/self/net/route').slice(1)) {
+    if (f.length < 8 || !/^[0-9A-F]{8}$/i.test(f[1]!) || !/^[0-9A-F]{8}$/i.test(f[7]!)) continue;
+    const [dst, mask, metric] = [host(f[1]!), host(f[7]!), Number(f[6])];
+    if ((addr & mask) >>> 0 !== dst) continue;
+    if (!best || mask > best.mask || (mask === best.mask && metric < best.metric))
+      best = { dev: f[0]!, mask, metric };
+  }
+  return best?.dev;
 }

@@ -71,3 +71,50 @@ export async function pings(netns: string, addr: string, tries = 1): Promise<boo
   }
   return false;
 }
+
+const UDP_SERVER = `
+const s = require('node:dgram').createSocket({ type: 'udp6', ipv6Only: false });
+s.on('message', (m, r) => s.send(process.argv[2] + ' ' + r.address.replace(/^::ffff:/, ''), r.port, r.address));
+s.bind(Number(process.argv[1]), () => console.log('listening'));
+`;
+
+const UDP_CLIENT = `
+const [host, port, src] = process.argv.slice(1);
+const s = require('node:dgram').createSocket(host.includes(':') ? 'udp6' : 'udp4');
+s.on('message', (m) => { console.log(String(m)); process.exit(0); });
+s.bind(Number(src), () => s.send('ping', Number(port), host));
+setTimeout(() => { console.error('timeout'); process.exit(2); }, 2000);
+`;
+
+/** A UDP server in `netns` on `port` that answers each datagram with "<name> <sender address>". */
+export async function udpServer(netns: string, port: number, name: string): Promise<{ stop: () => void }> {
+  const child = execa('ip', ['netns', 'exec', netns, NODE, '-e', UDP_SERVER, String(port), name], {
+    ...ENV,
+    reject: false,
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout?.once('data', () => resolve());
+    void child.then((r) => reject(new Error(`udp server in ${netns} exited: ${r.stderr}`)));
+  });
+  return { stop: () => child.kill() };
+}
+
+/** One datagram from `netns` (source port `srcPort`, so conntrack sees the same flow each time) to
+ *  host:port; the answer, or undefined when none came within 2 s. */
+export async function udpAsk(
+  netns: string,
+  host: string,
+  port: number,
+  srcPort: number,
+): Promise<string | undefined> {
+  const r = await execa(
+    'ip',
+    ['netns', 'exec', netns, NODE, '-e', UDP_CLIENT, host, String(port), String(srcPort)],
+    {
+      ...ENV,
+      reject: false,
+      timeout: 5000,
+    },
+  );
+  return r.exitCode === 0 ? r.stdout.trim() : undefined;
+}

@@ -1,5 +1,6 @@
 // portmap on the real kernel: chained after a network plugin on a host behind a router (the
 // "outside", which also has IPv6), with real TCP and UDP through the host's ports.
+import { execa } from 'execa';
 import t from 'tap';
 import { Cluster, type ClusterHost } from '../helpers/cluster.js';
 import { inNs, ip, type Netns } from '../helpers/lab.js';
@@ -381,4 +382,50 @@ t.test('chained after vxlan and after the reference bridge', async (t) => {
     { bytes: 10 },
     'a vxlan pod reaches the bridge pod through the host port',
   );
+});
+
+t.test('kill -9 during ADD, then DEL: no element, rule or table left', async (t) => {
+  const c = await Cluster.create(t, { hosts: 1, underlay: 'routed' });
+  const [h1] = c.hosts as [ClusterHost];
+  const a = await addMapped(t, c, h1, 'a', []);
+  const many = Array.from({ length: 50 }, (_, i) => ({
+    hostPort: 20000 + i,
+    containerPort: 80,
+    protocol: i % 2 ? 'udp' : 'tcp',
+  }));
+  const conf = JSON.stringify({ ...portmapConf(many), prevResult: a.result });
+  const run = (command: string) =>
+    execa('ip', ['netns', 'exec', h1.name, bin('portmap')], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        CNI_COMMAND: command,
+        CNI_CONTAINERID: a.call.containerId!,
+        CNI_NETNS: a.path,
+        CNI_IFNAME: 'eth0',
+        CNI_PATH: BIN,
+      },
+      extendEnv: false,
+      input: conf,
+      reject: false,
+    });
+  let addMs = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < 3; i++) {
+    const started = Date.now();
+    t.equal((await run('ADD')).exitCode, 0, 'a whole ADD works');
+    addMs = Math.min(addMs, Date.now() - started);
+    t.equal((await run('DEL')).exitCode, 0);
+  }
+  let killed = 0;
+  let landed = 0;
+  for (let i = 0; i < 30; i++) {
+    const child = run('ADD');
+    await new Promise((r) => setTimeout(r, Math.random() * addMs));
+    child.kill('SIGKILL');
+    if ((await child).signal === 'SIGKILL') killed++;
+    if ((await portmapTable(h1)).includes('20049')) landed++;
+    t.equal((await run('DEL')).exitCode, 0, `DEL after kill #${i}`);
+    t.equal(await portmapTable(h1), '', `nothing left after kill #${i}`);
+  }
+  t.ok(killed >= 20, `${killed} of 30 ADDs were killed mid-way`);
+  t.comment(`${landed} of them had written their elements before the kill`);
 });

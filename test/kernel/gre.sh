@@ -7,7 +7,7 @@
 cd "$(dirname "$0")/../.." || exit 1
 source test/kernel/lib.sh
 
-install_plugins gre host-local
+install_plugins gre host-local portmap
 routed_hosts 3
 HOSTS=(1 2 3)
 

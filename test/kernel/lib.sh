@@ -171,7 +171,7 @@ run_chain() {
 }
 
 # examples <plugin>: every conf-examples/<plugin>.*.conflist runs on host h1 as shipped: ADD through
-# the chain, CHECK (but the reference portmap's), GC and STATUS (1.1.0), DEL, and DEL again.
+# the chain (ours for every plugin of this suite), CHECK of the first plugin, GC and STATUS (1.1.0), DEL, and DEL again.
 examples() {
 	local plugin=$1 list result id version
 	for list in conf-examples/"$plugin".*.conflist; do

@@ -6,6 +6,7 @@ import { benchHostLocal } from './bench/host-local.ts';
 import { benchGre, benchIpvlan } from './bench/kernel-vm.ts';
 import { ROOT } from './bench/lib.ts';
 import { benchMacvlan } from './bench/macvlan.ts';
+import { benchPortmap } from './bench/portmap.ts';
 import { benchStartup } from './bench/startup.ts';
 import { benchVxlan } from './bench/vxlan.ts';
 
@@ -17,6 +18,7 @@ const sections: Record<string, () => void | Promise<void>> = {
   macvlan: () => benchMacvlan(),
   gre: () => benchGre(),
   'ipvlan-l3': () => benchIpvlan(),
+  portmap: () => benchPortmap(),
 };
 
 const wanted = process.argv.slice(2);

@@ -13,7 +13,7 @@ import {
   validAttachments,
 } from './config.js';
 import { createIpamDelegate, type Outcome } from './delegate.js';
-import { type Command, type Env, type Invocation, parseCommand, parseInvocation } from './env.js';
+import { COMMANDS, type Command, type Env, type Invocation, parseCommand, parseInvocation } from './env.js';
 import { asCniError, CniError, ErrorCode, PluginCode } from './errors.js';
 import { createLogger } from './log.js';
 import type { Plugin, PluginLoader, Request } from './plugin.js';
@@ -22,13 +22,18 @@ import { CURRENT_VERSION, SPEC_VERSIONS, type SpecVersion } from './versions.js'
 
 export const versionInfo = () => ({ cniVersion: CURRENT_VERSION, supportedVersions: [...SPEC_VERSIONS] });
 
+/** An Outcome that also says, on failure, whether the request's logger already put it on stderr. */
+export interface RunOutcome extends Outcome {
+  error?: { msg: string; logged: boolean };
+}
+
 /** Runs one plugin call and returns what belongs on stdout; never throws. */
 export async function execute(
   pluginName: string,
   env: Env,
   stdin: string,
   load: PluginLoader,
-): Promise<Outcome> {
+): Promise<RunOutcome> {
   let version: SpecVersion = CURRENT_VERSION;
   try {
     const command = parseCommand(env);
@@ -48,8 +53,8 @@ export async function execute(
     const req = buildRequest(pluginName, inv, conf, plugin, env, load);
     return await dispatch(command, plugin, req, version);
   } catch (err) {
-    const e = asCniError(err);
-    return { stdout: JSON.stringify(e.toJSON(version)), code: 1 };
+    // Failed before a request (and its logger) existed: nothing is on stderr yet.
+    return failed(asCniError(err), version, false);
   }
 }
 
@@ -58,7 +63,7 @@ async function dispatch(
   plugin: Plugin,
   req: Request,
   version: SpecVersion,
-): Promise<Outcome> {
+): Promise<RunOutcome> {
   req.log.debug('start', { netns: req.netns, ifname: req.ifname });
   for (const w of req.conf.warnings) req.log.warn(w);
   if (req.ignoredPath.length)
@@ -84,7 +89,7 @@ async function dispatch(
   } catch (err) {
     const e = asCniError(err);
     req.log.error(e.message, { code: e.code, cause: e.cause instanceof Error ? e.cause.message : undefined });
-    throw e;
+    return failed(e, version, true);
   }
 }
 
@@ -145,14 +150,44 @@ function checkNetns(inv: Invocation): Invocation {
 
 const ok = (doc?: object): Outcome => ({ stdout: doc ? JSON.stringify(doc) : '', code: 0 });
 
+const failed = (e: CniError, version: SpecVersion, logged: boolean): RunOutcome => ({
+  stdout: JSON.stringify(e.toJSON(version)),
+  code: 1,
+  error: { msg: e.message, logged },
+});
+
 /** The process edge: read env and stdin, execute, print one document, exit. */
 export async function main(pluginName: string, load: PluginLoader): Promise<never> {
   const env = process.env;
-  // VERSION ignores stdin (the reference does too), so a terminal on stdin cannot hang it.
-  const stdin = env.CNI_COMMAND === 'VERSION' ? '' : readStdin();
+  // process.stdin loads tty and net (≈ 10-20 ms): only looked at when no runtime is calling.
+  if (!env.CNI_COMMAND && process.stdin.isTTY) printHandUsage(pluginName);
+  // Without CNI_COMMAND the call fails before stdin is needed; VERSION ignores stdin (the reference
+  // does too). Neither reads it, so a terminal on stdin cannot hang them.
+  const stdin = !env.CNI_COMMAND || env.CNI_COMMAND === 'VERSION' ? '' : readStdin();
   const outcome = await execute(pluginName, env, stdin, load);
   if (outcome.stdout) writeSync(1, `${outcome.stdout}\n`);
+  // The README promises every error on stderr too; dispatch's logger printed the ones it caught.
+  if (outcome.error && !outcome.error.logged)
+    writeSync(2, `${errorLine(pluginName, env, outcome.error.msg)}\n`);
   process.exit(outcome.code);
+}
+
+/** `<plugin> <CNI_COMMAND>: error: <msg>`, as the logger writes it; a command we do not know is left out. */
+function errorLine(pluginName: string, env: Env, msg: string): string {
+  const command = (COMMANDS as readonly string[]).includes(env.CNI_COMMAND ?? '')
+    ? ` ${env.CNI_COMMAND}`
+    : '';
+  return `${pluginName}${command}: error: ${msg.replace(/\s*\n\s*/g, ' ')}`;
+}
+
+/** Someone typed the plugin's name at a shell: say what it is before the protocol's error. */
+function printHandUsage(pluginName: string): void {
+  writeSync(
+    2,
+    `${pluginName} is a CNI plugin: container runtimes run it with CNI_COMMAND=ADD (or DEL, CHECK,\n` +
+      'GC, STATUS), the other CNI_* variables and the network config on stdin.\n' +
+      `Try: CNI_COMMAND=VERSION ${pluginName}     See: cni-suite --help\n`,
+  );
 }
 
 function readStdin(): string {

@@ -26,11 +26,34 @@ export interface PortmapConfig {
 }
 
 export function loadConfig(conf: NetConf): PortmapConfig {
-  checkSchema(validate, conf.raw);
-  const list = (conf.runtimeConfig.portMappings ?? []) as Record<string, unknown>[];
+  const raw = withMappingKeys(conf.raw);
+  checkSchema(validate, raw);
+  const list = ((raw.runtimeConfig as Record<string, unknown> | undefined)?.portMappings ?? []) as Record<
+    string,
+    unknown
+  >[];
   const mappings = list.map((m, i) => mapping(m, `runtimeConfig.portMappings[${i}]`));
   refuseDuplicates(mappings);
   return { network: conf.name, snat: (conf.raw.snat as boolean | undefined) ?? true, mappings };
+}
+
+const MAPPING_KEYS = ['hostPort', 'containerPort', 'protocol', 'hostIP'];
+
+/**
+ * The config with each mapping's keys spelled as documented. containerd 1.6 sends Go field names
+ * (`{"HostPort": 8080, "ContainerPort": 80, "Protocol": "tcp", "HostIP": ""}`), which the reference
+ * reads because Go's JSON decoding ignores case; so does this.
+ */
+function withMappingKeys(raw: Record<string, unknown>): Record<string, unknown> {
+  const rc = raw.runtimeConfig as Record<string, unknown> | undefined;
+  if (!rc || !Array.isArray(rc.portMappings)) return raw;
+  const spell = (k: string) => MAPPING_KEYS.find((known) => known.toLowerCase() === k.toLowerCase()) ?? k;
+  const portMappings = rc.portMappings.map((m) =>
+    m && typeof m === 'object' && !Array.isArray(m)
+      ? Object.fromEntries(Object.entries(m as Record<string, unknown>).map(([k, v]) => [spell(k), v]))
+      : m,
+  );
+  return { ...raw, runtimeConfig: { ...rc, portMappings } };
 }
 
 function mapping(m: Record<string, unknown>, where: string): PortMapping {

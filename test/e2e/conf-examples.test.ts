@@ -1,5 +1,5 @@
 // Every conflist in conf-examples/ runs for real: ADD (through the whole chain, as a runtime runs
-// it), CHECK, GC/STATUS where the version has them, DEL. File paths are redirected to temp dirs.
+// it), CHECK, GC and STATUS (at cniVersion 1.1.0, which they need), DEL. File paths are redirected to temp dirs.
 // A file is `<plugin>.<client>.conflist`; its peersFile is `<plugin>-peers.json`.
 import { copyFileSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -84,8 +84,9 @@ for (const file of conflists.filter((f) => OURS.has(pluginOf(f)) && CLUSTERS[plu
       );
       t.notOk(check.failed, `CHECK ${check.failed?.stdout ?? ''}`);
     }
-    if (list.cniVersion === '1.1.0') {
-      const ours = steps[0]!;
+    {
+      // GC and STATUS came with cniVersion 1.1.0: asked of the same config at that version.
+      const ours = { ...steps[0]!, conf: { ...steps[0]!.conf, cniVersion: '1.1.0' } };
       const gc = await callPlugin(
         plugin,
         { ...ours.conf, 'cni.dev/valid-attachments': [{ containerID: 'example1', ifname: 'eth0' }] },

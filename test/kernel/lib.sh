@@ -1,58 +1,17 @@
 # Shared by the kernel-tier scenarios, which run inside the VM (scripts/kernel-run) because the link
 # types they test do not exist in this machine's kernel. Sourced, not run.
 #
-# A scenario prints one TAP-like line per check ("ok - <what>" / "not ok - <what>: <detail>") and
-# "checks <n> failed <m>" at the end; test/helpers/kernel-scenario.ts turns them into tap
-# assertions. Every plugin runs inside a "host" netns made here; traffic goes only between the
+# The checks and their output are test/helpers/checks.sh's. Every plugin runs inside a "host" netns made here; traffic goes only between the
 # netns made here.
 
 set -uo pipefail
 
-CHECKS=0
-FAILED=0
+# shellcheck source=test/helpers/checks.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../helpers/checks.sh"
 BIN=/run/cni/bin
 # The scenario's own files (peers, confs, IPAM data): the guest's tmpfs, gone with the VM.
 WORK=/run/scenario
 mkdir -p "$WORK"
-
-pass() {
-	CHECKS=$((CHECKS + 1))
-	echo "ok - $1"
-}
-
-fail() {
-	CHECKS=$((CHECKS + 1))
-	FAILED=$((FAILED + 1))
-	echo "not ok - $1${2:+: $2}"
-}
-
-# check <what> <command…>: the command succeeds.
-check() {
-	local what=$1 out
-	shift
-	if out=$("$@" 2>&1); then pass "$what"; else
-		fail "$what" "$(tail -c 300 <<<"$out" | tr '\n' ' ')"
-		[ -z "${DEBUG:-}" ] || $DEBUG
-	fi
-}
-
-# check_not <what> <command…>: the command fails (pair it with a check of the same command that
-# succeeds, its positive control).
-check_not() {
-	local what=$1
-	shift
-	if "$@" >/dev/null 2>&1; then fail "$what" "succeeded"; else pass "$what"; fi
-}
-
-# check_eq <what> <want> <got>
-check_eq() {
-	if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "want '$2', got '$3'"; fi
-}
-
-finish() {
-	echo "checks $CHECKS failed $FAILED"
-	[ "$FAILED" = 0 ]
-}
 
 # Background servers would keep the VM's output open: they go with the scenario.
 trap 'kill $(jobs -p) 2>/dev/null' EXIT
@@ -171,13 +130,13 @@ run_chain() {
 }
 
 # examples <plugin>: every conf-examples/<plugin>.*.conflist runs on host h1 as shipped: ADD through
-# the chain (ours for every plugin of this suite), CHECK of the first plugin, GC and STATUS (1.1.0), DEL, and DEL again.
+# the chain (ours for every plugin of this suite), CHECK of the first plugin, GC and STATUS (at
+# cniVersion 1.1.0, which they need), DEL, and DEL again.
 examples() {
-	local plugin=$1 list result id version
+	local plugin=$1 list result id
 	for list in conf-examples/"$plugin".*.conflist; do
 		id=example-$(basename "$list" .conflist | tr . -)
 		make_netns "$id"
-		version=$(jq -r .cniVersion "$list")
 		if result=$(run_chain ADD "$list" h1 "$id"); then
 			pass "$list: ADD gives $(jq -c '[.ips[].address]' <<<"$result")"
 		else
@@ -190,10 +149,9 @@ examples() {
 			| .ipam.dataDir = ($work + "/example-ipam")
 			| if .peersFile then .peersFile = ($work + "/example-peers.json") else . end' "$list" >"$ours"
 		check "$list: CHECK" cni "$plugin" h1 CHECK "$id" <(jq --slurpfile r "$WORK/example-result.json" '. + {prevResult: $r[0]}' "$ours")
-		if [ "$version" = 1.1.0 ]; then
-			check "$list: GC" cni "$plugin" h1 GC "$id" <(jq --arg id "$id" '. + {"cni.dev/valid-attachments": [{containerID: $id, ifname: "eth0"}]}' "$ours")
-			check "$list: STATUS" cni "$plugin" h1 STATUS "$id" "$ours"
-		fi
+		# GC and STATUS came with cniVersion 1.1.0: asked of the same config at that version.
+		check "$list: GC" cni "$plugin" h1 GC "$id" <(jq --arg id "$id" '. + {cniVersion: "1.1.0", "cni.dev/valid-attachments": [{containerID: $id, ifname: "eth0"}]}' "$ours")
+		check "$list: STATUS" cni "$plugin" h1 STATUS "$id" <(jq '.cniVersion = "1.1.0"' "$ours")
 		check "$list: DEL" run_chain DEL "$list" h1 "$id" "$WORK/example-result.json"
 		check "$list: DEL again" run_chain DEL "$list" h1 "$id" "$WORK/example-result.json"
 	done

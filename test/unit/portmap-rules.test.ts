@@ -78,6 +78,20 @@ t.test('planned elements per family, hostIP, and SNAT sources', async (t) => {
   );
 });
 
+t.test("config: containerd 1.6's Go field names are read as the documented keys", async (t) => {
+  const c = {
+    name: 'podnet',
+    raw: {
+      name: 'podnet',
+      runtimeConfig: { portMappings: [{ HostPort: 8080, ContainerPort: 80, Protocol: 'tcp', HostIP: '' }] },
+    },
+    runtimeConfig: {},
+  } as unknown as NetConf;
+  t.match(loadConfig(c).mappings, [
+    { hostPort: 8080, containerPort: 80, protocol: 'tcp', hostIP: undefined },
+  ]);
+});
+
 t.test('config: hostIP spellings and refusals', async (t) => {
   t.same(
     loadConfig(conf([{ hostPort: 1, containerPort: 1, hostIP: '0.0.0.0' }])).mappings[0],

@@ -124,8 +124,8 @@ export function validateIfname(name: string): void {
   const problem =
     Buffer.byteLength(name) > 15
       ? 'is longer than 15 bytes'
-      : name === '.' || name === '..'
-        ? 'is a reserved name'
+      : ['.', '..', 'all', 'default'].includes(name)
+        ? 'is a name the kernel reserves'
         : /[/:]/.test(name)
           ? 'contains "/" or ":"'
           : name.includes('%')

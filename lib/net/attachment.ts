@@ -23,9 +23,17 @@ export function shortHash(...parts: string[]): string {
   return (a >>> 0).toString(16).padStart(8, '0') + (b >>> 0).toString(16).padStart(8, '0');
 }
 
-/** Key used in firewall comments: unique within a network. */
-export const attachmentKey = (a: Pick<AttachmentId, 'containerId' | 'ifname'>) =>
-  `${a.containerId}/${a.ifname}`;
+/** nft refuses a comment longer than this many bytes. */
+const NFT_COMMENT_MAX = 128;
+
+/**
+ * Key used in firewall comments: unique within a network. `<containerID>/<ifname>`, or, when that
+ * is longer than an nft comment may be (a container ID over ~112 characters), `#` and its hash.
+ */
+export function attachmentKey(a: Pick<AttachmentId, 'containerId' | 'ifname'>): string {
+  const key = `${a.containerId}/${a.ifname}`;
+  return key.length <= NFT_COMMENT_MAX ? key : `#${shortHash(a.containerId, a.ifname)}`;
+}
 
 /** Host-side device name: `prefix` + as many hex digits of the attachment's hash as fit in 15 bytes. */
 export const hostLinkName = (a: AttachmentId, prefix: string) =>

@@ -212,3 +212,24 @@ t.test(
     t.match(after, '10.244.2.0/24', "podnet's route stays");
   },
 );
+
+t.test(
+  'a 128-character container ID: its firewall key is a hash (an nft comment holds 128 bytes)',
+  async (t) => {
+    const c = await Cluster.create(t, { hosts: 1 });
+    const [h1] = c.hosts as [ClusterHost];
+    const ns = await c.lab.container('long');
+    const pod = { id: `c${'0123456789abcdef'.repeat(8)}`.slice(0, 128), path: ns.path, ifname: 'eth0' };
+    const add = await c.call(h1, 'ADD', pod);
+    t.equal(add.exitCode, 0, `ADD ${add.stdout}`);
+    const nft = async () => (await inNs(h1.name, 'nft', ['list', 'table', 'inet', 'cni_suite'])).stdout;
+    t.match(await nft(), /comment "#[0-9a-f]{16}"/, 'the pod address is in the pod set under the hashed key');
+    t.equal(
+      (await c.call(h1, 'CHECK', pod, { ...c.conf(h1), prevResult: add.json })).exitCode,
+      0,
+      'CHECK finds it',
+    );
+    t.equal((await c.call(h1, 'DEL', pod)).exitCode, 0, 'DEL');
+    t.notMatch(await nft(), /comment/, 'and removes it');
+  },
+);

@@ -173,3 +173,32 @@ t.test('DEL without `ip` on PATH succeeds, saying what it could not do; STATUS i
   t.equal(withIp.exitCode, 0);
   t.notMatch(withIp.stderr, /not found/);
 });
+
+t.test(
+  'names the kernel reserves ("all", "default") are refused, naming the field; keywords work',
+  async (t) => {
+    const links = async () => (await execa('ip', ['-n', host.name, '-br', 'link'])).stdout;
+    const before = await links();
+    for (const name of ['all', 'default']) {
+      const bridge = await call('ADD', conf({ bridge: name }));
+      t.match(bridge.json, { code: 7, msg: /^bridge must match pattern/ }, `bridge "${name}" is 7`);
+      const ifname = await callPlugin('bridge-route', conf(), {
+        command: 'ADD',
+        containerId: 'h1',
+        netns: pod.path,
+        ifname: name,
+        hostNetns: host.name,
+      });
+      t.match(
+        ifname.json,
+        { code: 4, msg: `CNI_IFNAME "${name}" is a name the kernel reserves` },
+        `ifname "${name}" is 4`,
+      );
+    }
+    t.equal(await links(), before, 'no link was made');
+    // iproute2 keywords are fine as names: we always write them after `name`/`dev`.
+    const up = await call('ADD', conf({ bridge: 'up' }), pod.path, 'kw1');
+    t.match(up.json, { interfaces: [{ name: 'up' }] }, 'a bridge called "up" works');
+    t.equal((await call('DEL', conf({ bridge: 'up' }), pod.path, 'kw1')).exitCode, 0);
+  },
+);

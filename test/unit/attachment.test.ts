@@ -1,6 +1,7 @@
 // Names derived from attachments: stable, valid as interface names, and spread out.
 import t from 'tap';
 import {
+  attachmentKey,
   hostLinkName,
   linkAlias,
   networkGroup,
@@ -35,4 +36,11 @@ t.test('hash, tag, group, alias and MAC shapes', async (t) => {
     t.match(mac, /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/);
     t.equal(Number.parseInt(mac.slice(0, 2), 16) & 0x03, 0x02, 'locally administered unicast');
   }
+});
+
+t.test('attachmentKey: containerID/ifname, or a hash when an nft comment could not hold it', async (t) => {
+  t.equal(attachmentKey({ containerId: 'abc', ifname: 'eth0' }), 'abc/eth0');
+  const long = attachmentKey({ containerId: 'c'.repeat(128), ifname: 'eth0' });
+  t.match(long, /^#[0-9a-f]{16}$/);
+  t.not(long, attachmentKey({ containerId: 'c'.repeat(128), ifname: 'eth1' }), 'still one per attachment');
 });

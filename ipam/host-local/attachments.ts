@@ -41,9 +41,18 @@ export function bucketOf(key: string): string {
 
 type Bucket = Map<string, string>;
 
+/** The errors of a data dir that cannot take a write: full, over quota, or read-only. */
+export const isUnwritable = (err: unknown): boolean =>
+  ['ENOSPC', 'EDQUOT', 'EROFS'].includes((err as NodeJS.ErrnoException)?.code ?? '');
+
 export class AttachmentIndex {
   private readonly buckets: string;
   private readonly stampFile: string;
+  /**
+   * False once a write failed because the data dir is full (or read-only): the index stays without
+   * a stamp, and callers scan the leases instead (leasesOf), so DEL works on a full disk.
+   */
+  usable = true;
 
   constructor(
     readonly root: string,
@@ -61,6 +70,10 @@ export class AttachmentIndex {
 
   /** Records the key's addresses (none: drops the entry). Only between invalidate() and seal(). */
   set(key: string, ips: string[]): void {
+    this.guard(() => this.setBucketEntry(key, ips));
+  }
+
+  private setBucketEntry(key: string, ips: string[]): void {
     const name = bucketOf(key);
     const bucket = this.readBucket(name);
     if (ips.length) bucket.set(key, [...ips].sort().join(','));
@@ -84,11 +97,31 @@ export class AttachmentIndex {
 
   /** Once the index covers every lease again. A torn write cannot match a fingerprint, so no rename. */
   seal(): void {
-    writeFileSync(this.stampFile, this.fingerprint(), { mode: 0o600, flag: 'wx' });
+    this.guard(() => writeFileSync(this.stampFile, this.fingerprint(), { mode: 0o600, flag: 'wx' }));
+  }
+
+  /** Runs a write; a data dir that cannot take it leaves the index unusable instead of failing the call. */
+  private guard(write: () => void): void {
+    if (!this.usable) return;
+    try {
+      write();
+    } catch (err) {
+      if (!isUnwritable(err)) throw err;
+      this.usable = false;
+      try {
+        this.invalidate();
+      } catch {
+        // read-only: no stamp can be removed, and none can have been written by this call either
+      }
+    }
   }
 
   /** Makes the index match a full scan of the leases; only buckets that differ are written. */
   rebuild(all: Map<string, Owner>): void {
+    this.guard(() => this.rebuildBuckets(all));
+  }
+
+  private rebuildBuckets(all: Map<string, Owner>): void {
     this.invalidate();
     const wanted = new Map<string, Bucket>();
     for (const [ip, owner] of all) {

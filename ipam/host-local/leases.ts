@@ -137,9 +137,16 @@ export class LeaseDir {
     }
   }
 
-  /** A round-robin hint only: a torn write after a kill costs the round-robin position, nothing else. */
+  /**
+   * A round-robin hint only: a torn write after a kill costs the round-robin position, nothing
+   * else, and so does a write that fails (a full disk must not fail an ADD whose lease is made).
+   */
   setLastReserved(set: number, ip: string): void {
-    overwrite(this.path(`${LAST_RESERVED_PREFIX}${set}`), ip);
+    try {
+      overwrite(this.path(`${LAST_RESERVED_PREFIX}${set}`), ip);
+    } catch {
+      // the next ADD starts its search elsewhere; nothing else depends on it
+    }
   }
 
   /** Every lease in the directory: one read per file, what the reference pays on every DEL. */

@@ -4,7 +4,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { lockExclusive } from '../../lib/sys/flock.js';
-import { AttachmentIndex, INDEX_DIR, indexKey } from './attachments.js';
+import { AttachmentIndex, INDEX_DIR, indexKey, isUnwritable } from './attachments.js';
 import type { StoreConfig } from './config.js';
 import { type Attachment, LeaseDir, LOCK_FILE, type Owner } from './leases.js';
 
@@ -27,11 +27,18 @@ export async function withStore<T>(
   const dir = networkDir(cfg);
   const root = join(cfg.dataDir, INDEX_DIR, cfg.network);
   mkdirSync(dir, { recursive: true, mode: 0o755 });
-  mkdirSync(root, { recursive: true, mode: 0o700 });
+  let indexDir = true;
+  try {
+    mkdirSync(root, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    if (!isUnwritable(err)) throw err;
+    indexDir = false;
+  }
   const unlock = await lockExclusive(join(dir, LOCK_FILE));
   try {
     const leases = new LeaseDir(dir, join(root, 'scratch'));
     const index = new AttachmentIndex(root, leases, cfg.setCount);
+    index.usable = indexDir;
     if (opts.trustIndex && !index.isCurrent()) index.rebuild(leases.scan());
     return fn({ leases, index });
   } finally {
@@ -51,14 +58,14 @@ const legacyOf = (o: Owner | undefined, a: Attachment) =>
 export function leasesOf(s: Store, a: Attachment): { ips: string[]; keys: string[] } {
   const exactKey = indexKey({ containerId: a.containerId, ifname: a.ifname });
   const legacyKey = indexKey({ containerId: a.containerId, ifname: undefined });
-  if (!exactKey || !legacyKey) return scanFor(s, a);
+  if (!exactKey || !legacyKey || !s.index.usable) return scanFor(s, a);
   const exact = s.index.get(exactKey).filter((ip) => sameAttachment(s.leases.read(ip), a));
   if (exact.length) return { ips: exact, keys: [exactKey] };
   const legacy = s.index.get(legacyKey).filter((ip) => legacyOf(s.leases.read(ip), a));
   return { ips: legacy, keys: [exactKey, legacyKey] };
 }
 
-/** The slow path for attachments whose names cannot be index entries. */
+/** The slow path for attachments whose names cannot be index entries, and without a usable index. */
 function scanFor(s: Store, a: Attachment): { ips: string[]; keys: string[] } {
   const all = [...s.leases.scan()];
   const exact = all.filter(([, o]) => sameAttachment(o, a)).map(([ip]) => ip);

@@ -6,7 +6,8 @@ import type { Request } from '../../lib/cni/plugin.js';
 import type { Result } from '../../lib/cni/result.js';
 import { formatIp, parseIp } from '../../lib/net/ip.js';
 import { allocate } from './allocate.js';
-import { dataDirOf, dataDirProblem, loadConfig, loadStoreConfig } from './config.js';
+import { isUnwritable } from './attachments.js';
+import { dataDirOf, dataDirProblem, loadConfig, loadStoreConfig, type StoreConfig } from './config.js';
 import { readResolvConf } from './dns.js';
 import { LeaseDir, LOCK_FILE } from './leases.js';
 import { candidates, ipOf, rangeFor, setText, usableCount } from './range.js';
@@ -17,8 +18,33 @@ const attachmentOf = (req: Request) => ({ containerId: req.containerId, ifname: 
 export async function add(req: Request): Promise<Result> {
   const cfg = loadConfig(req.conf, req.cniArgs);
   const dns = cfg.resolvConf ? readResolvConf(cfg.resolvConf) : {};
-  const ips = await withStore(cfg, (s) => allocate(s, cfg, attachmentOf(req)));
-  return { interfaces: [], ips, routes: cfg.routes, dns };
+  try {
+    const ips = await withStore(cfg, (s) => allocate(s, cfg, attachmentOf(req)));
+    return { interfaces: [], ips, routes: cfg.routes, dns };
+  } catch (err) {
+    // allocate() released what it had taken: the ADD leaves no lease.
+    if (!isUnwritable(err)) throw err;
+    throw new CniError(
+      ErrorCode.IoFailure,
+      `ipam.dataDir ${cfg.dataDir} cannot take a lease (${(err as NodeJS.ErrnoException).code}: full or read-only)`,
+    );
+  }
+}
+
+/**
+ * DEL and GC on a read-only data dir: nothing can be released there, and failing would only make
+ * the runtime retry forever. They succeed with a warning; the leases stay until a GC runs on the
+ * writable dir (a full dir is no problem: removing a lease needs no space).
+ */
+async function releasing(req: Request, cfg: StoreConfig, fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    if (!isUnwritable(err)) throw err;
+    req.log.warn(
+      `ipam.dataDir ${cfg.dataDir} is not writable (${(err as NodeJS.ErrnoException).code}): leases of ${networkDir(cfg)} stay until a GC on a writable dir`,
+    );
+  }
 }
 
 /** A data dir that can hold no lease has none to release: DEL and GC succeed (with a warning). */
@@ -33,15 +59,17 @@ export async function del(req: Request): Promise<void> {
   if (unusable(req)) return;
   const cfg = loadStoreConfig(req.conf);
   if (!existsSync(networkDir(cfg))) return; // never leased here: nothing to release, nothing to create
-  await withStore(cfg, (s) => {
-    const { ips, keys } = leasesOf(s, attachmentOf(req));
-    const entries = keys.filter((key) => s.index.get(key).length);
-    if (!ips.length && !entries.length) return;
-    s.index.invalidate();
-    for (const ip of ips) s.leases.release(ip);
-    for (const key of entries) s.index.set(key, []);
-    s.index.seal();
-  });
+  await releasing(req, cfg, () =>
+    withStore(cfg, (s) => {
+      const { ips, keys } = leasesOf(s, attachmentOf(req));
+      const entries = s.index.usable ? keys.filter((key) => s.index.get(key).length) : [];
+      if (!ips.length && !entries.length) return;
+      s.index.invalidate();
+      for (const ip of ips) s.leases.release(ip);
+      for (const key of entries) s.index.set(key, []);
+      s.index.seal();
+    }),
+  );
 }
 
 /** The attachment holds a lease, and every prevResult address inside our ranges is one of its leases. */
@@ -70,21 +98,25 @@ export async function gc(req: Request): Promise<void> {
   const valid = new Set(req.attachments.map((a) => `${a.containerID.trim()}\r\n${a.ifname}`));
   const validIds = new Set(req.attachments.map((a) => a.containerID.trim()));
   if (!existsSync(networkDir(cfg))) return;
-  await withStore(
-    cfg,
-    (s) => {
-      const all = s.leases.scan();
-      for (const [ip, o] of all) {
-        const keep =
-          o.ifname === undefined ? validIds.has(o.containerId) : valid.has(`${o.containerId}\r\n${o.ifname}`);
-        if (keep) continue;
-        req.log.info(`GC releases ${ip}`, { holder: o });
-        s.leases.release(ip);
-        all.delete(ip);
-      }
-      s.index.rebuild(all);
-    },
-    { trustIndex: false },
+  await releasing(req, cfg, () =>
+    withStore(
+      cfg,
+      (s) => {
+        const all = s.leases.scan();
+        for (const [ip, o] of all) {
+          const keep =
+            o.ifname === undefined
+              ? validIds.has(o.containerId)
+              : valid.has(`${o.containerId}\r\n${o.ifname}`);
+          if (keep) continue;
+          req.log.info(`GC releases ${ip}`, { holder: o });
+          s.leases.release(ip);
+          all.delete(ip);
+        }
+        s.index.rebuild(all);
+      },
+      { trustIndex: false },
+    ),
   );
 }
 

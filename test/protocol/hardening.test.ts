@@ -146,7 +146,7 @@ t.test(
   },
 );
 
-t.test('DEL without `ip` on PATH succeeds, saying what it could not do; STATUS is 50', async (t) => {
+t.test('DEL and GC without `ip` on PATH succeed, saying what they could not do; STATUS is 50', async (t) => {
   const bare = { PATH: '/nonexistent' };
   const del = await callPlugin('bridge-route', conf(), {
     command: 'DEL',
@@ -168,6 +168,13 @@ t.test('DEL without `ip` on PATH succeeds, saying what it could not do; STATUS i
     },
   );
   t.match(status.json, { code: 50, msg: /^ip \(iproute2\) is not installed/ });
+  const gc = await callPlugin(
+    'bridge-route',
+    { ...conf(), cniVersion: '1.1.0', 'cni.dev/valid-attachments': [] },
+    { command: 'GC', hostNetns: host.name, env: bare },
+  );
+  t.equal(gc.exitCode, 0, `GC succeeds too: ${gc.stdout}`);
+  t.match(gc.stderr, /GC: ip: not found.*skipped/, 'saying what it skipped');
   // The control: with PATH, the same DEL runs `ip` (and succeeds as before).
   const withIp = await call('DEL', conf(), pod.path, 'noip');
   t.equal(withIp.exitCode, 0);

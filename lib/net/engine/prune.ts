@@ -47,7 +47,8 @@ export async function del<C extends NetworkConfig>(p: NetPlugin<C>, req: Request
 /**
  * Removes the host links and firewall entries of attachments not in the valid list (skipping any
  * whose ADD is still running), runs IPAM GC, then converges the network's shared state. Each step
- * runs even if an earlier one failed; the first failure is reported at the end.
+ * runs even if an earlier one failed; the first failure is reported at the end. A step whose tool
+ * (`ip`, `nft`) is missing is skipped with a warning, as in DEL: nothing it would touch can exist.
  */
 export async function gc<C extends NetworkConfig>(p: NetPlugin<C>, req: Request): Promise<void> {
   const network = req.conf.name;
@@ -60,7 +61,11 @@ export async function gc<C extends NetworkConfig>(p: NetPlugin<C>, req: Request)
     removeAttachments(network, stale).then((n) => n && req.log.info(`GC: removed ${n} firewall entries`)),
     req.ipam?.gc(),
   ]);
-  throwFirst([...pruned, ...(await Promise.allSettled([convergeNetwork(p, req)]))]);
+  const results = [...pruned, ...(await Promise.allSettled([convergeNetwork(p, req)]))];
+  for (const r of results)
+    if (r.status === 'rejected' && r.reason instanceof NotInstalledError)
+      req.log.warn(`GC: ${r.reason.message}; what needs it was skipped`);
+  throwFirst(results.filter((r) => !(r.status === 'rejected' && r.reason instanceof NotInstalledError)));
 }
 
 /** Every host link of the network, whatever its kind, found by its alias. */

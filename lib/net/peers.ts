@@ -34,15 +34,23 @@ export interface PeerSource {
   inline: Peer[];
   file: string | undefined;
   text: string | undefined;
+  /** The file's JSON, parsed when read: a file that is not JSON fails ADD before IPAM runs. */
+  json?: unknown;
 }
 
 /** Reads the peersFile now (a control plane may have rewritten it); code 7 when it cannot be read. */
 export function readPeerSource(inline: Peer[], peersFile: string | undefined): PeerSource {
   if (!peersFile) return { inline, file: undefined, text: undefined };
+  let text: string;
   try {
-    return { inline, file: peersFile, text: readRegularFile(peersFile) };
+    text = readRegularFile(peersFile);
   } catch (err) {
     throw configError(`peersFile "${peersFile}" cannot be read: ${(err as NodeJS.ErrnoException).code}`);
+  }
+  try {
+    return { inline, file: peersFile, text, json: JSON.parse(text) };
+  } catch {
+    throw configError(`peersFile "${peersFile}" is not valid JSON`);
   }
 }
 
@@ -52,9 +60,9 @@ export function readPeerSource(inline: Peer[], peersFile: string | undefined): P
  */
 export function parsePeerSource(src: PeerSource, trusted = false): Peer[] {
   if (src.text === undefined) return src.inline;
-  let raw: unknown;
+  let raw = src.json;
   try {
-    raw = JSON.parse(src.text);
+    raw ??= JSON.parse(src.text);
   } catch {
     throw configError(`peersFile "${src.file}" is not valid JSON`);
   }

@@ -1,6 +1,6 @@
 // Network namespaces given by path (/var/run/netns/x, /proc/PID/ns/net): existence, identity,
 // and the argv prefix that runs a program inside one.
-import { statSync } from 'node:fs';
+import { readlinkSync, statSync } from 'node:fs';
 import { isSameFile } from './files.js';
 
 /**
@@ -12,10 +12,24 @@ export function netnsProblem(path: string): string | undefined {
   try {
     const st = statSync(path);
     if (st.dev !== statSync('/proc/self/ns/net').dev) return 'is not a namespace (not on nsfs)';
-    return undefined;
+    const kind = namespaceKind(path);
+    return kind === 'net' ? undefined : `is a ${kind} namespace, not a network namespace`;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     return code === 'ENOENT' ? 'does not exist' : `cannot be opened (${code})`;
+  }
+}
+
+/**
+ * The type of the namespace at `path` when it is one of /proc's namespace links ("uts" for
+ * /proc/self/ns/uts: the link reads "<type>:[<inode>]"); "net" for a bind mount such as
+ * /run/netns/<name>, which reads as no link (the reference checks no more than nsfs either).
+ */
+function namespaceKind(path: string): string {
+  try {
+    return /^(\w+):\[/.exec(readlinkSync(path))?.[1] ?? 'net';
+  } catch {
+    return 'net';
   }
 }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # containerd 1.6's CRI plugin driven as kubelet drives it (RunPodSandbox, PodSandboxStatus,
-# StopPodSandbox, RemovePodSandbox over gRPC, by test/clients/cri-client.ts) runs two pod
+# StopPodSandbox, RemovePodSandbox over gRPC, by test/helpers/cri/client.ts) runs two pod
 # sandboxes on each plugin's kubelet-containerd conf-example; the first asks for hostPort 8080 where
 # the example chains portmap. Run by test/clients/clients.test.ts inside private namespaces.
 source "$(dirname "$0")/lib.sh"
@@ -9,7 +9,7 @@ source "$(dirname "$0")/containerd.sh"
 host_network
 install_suite
 start_containerd k8s.io
-cri() { node_modules/.bin/node test/clients/cri-client.ts "$SOCK" "$@"; }
+cri() { node_modules/.bin/node test/helpers/cri/client.ts "$SOCK" "$@"; }
 
 for plugin in "${PLUGINS[@]}"; do
 	use_example "$plugin" kubelet-containerd

@@ -1,9 +1,9 @@
 // A minimal CRI client, as kubelet drives a pod's network through containerd's CRI plugin:
-//   node cri-client.ts <socket> run <name> [hostPort:containerPort …]   prints the sandbox id
-//   node cri-client.ts <socket> status <id>     prints {"state", "ip", "pid"} (pid from the verbose info)
-//   node cri-client.ts <socket> stop <id>       StopPodSandbox: the CNI DEL
-//   node cri-client.ts <socket> remove <id>
-// Used by test/clients/cri.sh inside the clients tier's private namespaces.
+//   node client.ts <socket> run <name> [hostPort:containerPort …]   prints the sandbox id
+//   node client.ts <socket> status <id>     prints {"state", "ip", "pid"} (pid from the verbose info)
+//   node client.ts <socket> stop <id>       StopPodSandbox: the CNI DEL
+//   node client.ts <socket> remove <id>
+// Used by test/clients/cri.sh inside the clients tier's private namespaces (a helper, not a test).
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as loader from '@grpc/proto-loader';
@@ -12,10 +12,10 @@ type Call = (req: object, cb: (err: grpc.ServiceError | null, res: Record<string
 
 const [socket, command, arg, ...rest] = process.argv.slice(2);
 if (!socket || !command || !arg) {
-  console.error('usage: cri-client.ts <socket> run|status|stop|remove <name|id> [hostPort:containerPort …]');
+  console.error('usage: client.ts <socket> run|status|stop|remove <name|id> [hostPort:containerPort …]');
   process.exit(2);
 }
-const def = loader.loadSync(join(import.meta.dirname, 'cri.proto'), {
+const def = loader.loadSync(join(import.meta.dirname, 'runtime.proto'), {
   keepCase: true,
   enums: String,
   longs: String,

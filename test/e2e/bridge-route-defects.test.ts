@@ -233,3 +233,20 @@ t.test(
     t.notMatch(await nft(), /comment/, 'and removes it');
   },
 );
+
+t.test('an ADD that fails after creating the bridge removes it (nothing else uses it yet)', async (t) => {
+  const c = await Cluster.create(t, { hosts: 1 });
+  const [h1] = c.hosts as [ClusterHost];
+  const ns = await c.lab.container('taken');
+  // The pod already has an eth0: the veth's pod end cannot take the name, after the bridge was made.
+  await ip(['link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'other0'], ns.name);
+  const pod = { id: 'taken', path: ns.path, ifname: 'eth0' };
+  const r = await c.call(h1, 'ADD', pod);
+  t.equal(r.exitCode, 1, `ADD fails: ${r.stdout}`);
+  t.equal(await ip(['link', 'show', 'type', 'bridge'], h1.name), '', 'no bridge is left');
+  t.same(leaseFiles(h1), [], 'no lease is left');
+  // The control: on a pod without eth0 the same ADD makes the bridge and keeps it.
+  const ok = await c.addPod(h1, 'fine');
+  t.match(await ip(['link', 'show', 'type', 'bridge'], h1.name), /cni0/, 'a working ADD keeps its bridge');
+  t.equal((await c.call(h1, 'DEL', ok)).exitCode, 0);
+});

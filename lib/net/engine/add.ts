@@ -5,7 +5,7 @@
 import { CniError, configError, PluginCode } from '../../cni/errors.js';
 import type { Request } from '../../cni/plugin.js';
 import { emptyResult, type Result } from '../../cni/result.js';
-import { ipBatch, isExists } from '../../sys/ip.js';
+import { type IpLink, ipBatch, ipJsonIfExists, ipLinkDelete, isExists } from '../../sys/ip.js';
 import { holdLock } from '../../sys/lock.js';
 import { setSysctlsIn } from '../../sys/sysctl.js';
 import { attachmentKey, attachmentLock } from '../attachment.js';
@@ -121,7 +121,13 @@ async function createHostLinks<C extends NetworkConfig>(
   } catch (err) {
     if (err instanceof MissingObject && !sharedCreated) {
       await s.ipamAccepted;
-      await converge(plan.shared, await readAll(plan.shared, s.owner), s.owner, s.req.log);
+      const before = await readAll(plan.shared, s.owner);
+      const made = plan.shared.flatMap((o) =>
+        o.kind === 'link' && !before.links.has(o.name) ? [o.name] : [],
+      );
+      // Undone in reverse, after the attachment's own links (pushed later, so undone first).
+      s.undo.push(`delete ${made.join(', ')} unless in use`, () => deleteUnused(made.reverse()));
+      await converge(plan.shared, before, s.owner, s.req.log);
       return createHostLinks(s, plan, scope, true);
     }
     if (!(err instanceof WriteFailed)) throw err;
@@ -140,6 +146,17 @@ async function createHostLinks<C extends NetworkConfig>(
       line += c.cmds.length;
     }
     throw err.error;
+  }
+}
+
+/**
+ * Shared links this ADD created (a bridge, a tunnel), deleted when the ADD fails, unless another
+ * attachment's ADD has put a port on them meanwhile. Their addresses and routes go with them.
+ */
+async function deleteUnused(names: readonly string[]): Promise<void> {
+  for (const name of names) {
+    const ports = await ipJsonIfExists<IpLink>(['link', 'show', 'master', name]).catch(() => []);
+    if (!ports.length) await ipLinkDelete(name);
   }
 }
 

@@ -1,5 +1,5 @@
 // The fuzz tier: at least 1,000 seeded cases per run (FUZZ_SEED=<n> replays one; FUZZ_CASES=<n>
-// sets the count) over every plugin and verb, from the families in cases.ts. Each case must answer
+// sets the count) over every plugin and verb, from the families in test/helpers/fuzz-cases.ts. Each case must answer
 // within 5 s with one JSON document (or nothing, on success), exit 1 with the expected code and a
 // message naming the field (on stdout and stderr), and leave its host netns exactly as it was:
 // links, addresses, routes of both families, neighbours and FDB, the nft ruleset, the sysctls the
@@ -10,9 +10,9 @@ import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import t from 'tap';
+import { type Case, type Fixtures, makeCase, rng } from '../helpers/fuzz-cases.js';
 import { Lab } from '../helpers/lab.js';
 import { BIN, bin } from '../helpers/plugin.js';
-import { type Case, type Fixtures, makeCase, rng } from './cases.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const CASES = Number(process.env.FUZZ_CASES ?? 1000);

@@ -1,7 +1,8 @@
 // The fuzz tier: at least 1,000 seeded cases per run (FUZZ_SEED=<n> replays one; FUZZ_CASES=<n>
-// sets the count) over every plugin and verb, from the families in test/helpers/fuzz-cases.ts. Each case must answer
-// within 5 s with one JSON document (or nothing, on success), exit 1 with the expected code and a
-// message naming the field (on stdout and stderr), and leave its host netns exactly as it was:
+// sets the count) over every plugin and verb, from the families in test/helpers/fuzz-cases.ts.
+// Each case must answer within 5 s with one JSON document (or nothing, on success), exit 1 with the
+// expected code and a message naming the field (on stdout and stderr), and leave its host netns
+// exactly as it was:
 // links, addresses, routes of both families, neighbours and FDB, the nft ruleset, the sysctls the
 // plugins touch, and the files of its data dir, of the network in /var/lib/cni/networks and of its
 // netns in /run/cni-suite.

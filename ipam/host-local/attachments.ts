@@ -17,6 +17,7 @@
 // stamp. A missing or stale stamp means one rebuild from a full scan of the leases.
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { isUnwritable } from '../../lib/sys/files.js';
 import { LAST_RESERVED_PREFIX, type LeaseDir, type Owner, overwrite, removeIfPresent } from './leases.js';
 
 export const INDEX_DIR = '.host-local-index';
@@ -40,10 +41,6 @@ export function bucketOf(key: string): string {
 }
 
 type Bucket = Map<string, string>;
-
-/** The errors of a data dir that cannot take a write: full, over quota, or read-only. */
-export const isUnwritable = (err: unknown): boolean =>
-  ['ENOSPC', 'EDQUOT', 'EROFS'].includes((err as NodeJS.ErrnoException)?.code ?? '');
 
 export class AttachmentIndex {
   private readonly buckets: string;

@@ -3,8 +3,9 @@
 // reference's) ever interleave.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { isUnwritable } from '../../lib/sys/files.js';
 import { lockExclusive } from '../../lib/sys/flock.js';
-import { AttachmentIndex, INDEX_DIR, indexKey, isUnwritable } from './attachments.js';
+import { AttachmentIndex, INDEX_DIR, indexKey } from './attachments.js';
 import type { StoreConfig } from './config.js';
 import { type Attachment, LeaseDir, LOCK_FILE, type Owner } from './leases.js';
 

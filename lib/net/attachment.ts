@@ -24,7 +24,7 @@ export function shortHash(...parts: string[]): string {
 }
 
 /** nft refuses a comment longer than this many bytes. */
-const NFT_COMMENT_MAX = 128;
+export const NFT_COMMENT_MAX = 128;
 
 /**
  * Key used in firewall comments: unique within a network. `<containerID>/<ifname>`, or, when that

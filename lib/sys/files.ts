@@ -79,3 +79,7 @@ export function appendRegularFile(path: string, data: string): void {
     closeSync(fd);
   }
 }
+
+/** A write failed because the filesystem cannot take it: full, over quota, or read-only. */
+export const isUnwritable = (err: unknown): boolean =>
+  ['ENOSPC', 'EDQUOT', 'EROFS'].includes((err as NodeJS.ErrnoException)?.code ?? '');

@@ -9,14 +9,13 @@
 // runtime's portMappings, and a second attachment asking for a held port is refused by name.
 import { CniError, configError, PluginCode } from '../../lib/cni/errors.js';
 import type { Result } from '../../lib/cni/result.js';
-import { shortHash } from '../../lib/net/attachment.js';
+import { NFT_COMMENT_MAX, shortHash } from '../../lib/net/attachment.js';
 import { type Family, networkOf, parseCidr } from '../../lib/net/ip.js';
 import type { AttachmentId } from '../../lib/net/model.js';
 import { nftString } from '../../lib/sys/nft.js';
 import { overlaps, type PortMapping, type PortmapConfig, type Protocol } from './config.js';
 
 export const TABLE = 'inet cni_suite_portmap';
-const NFT_COMMENT_MAX = 128;
 
 /** One element of our maps and sets, as planned or as read back. */
 export interface Element {

@@ -27,19 +27,19 @@ s.on('timeout', () => { console.error('timeout'); process.exit(2); });
 s.on('error', (e) => { console.error(e.message); process.exit(3); });
 `;
 
-/** Starts a server in `netns` on `port`; resolves once it listens. Killed when the netns is removed. */
-export async function tcpServer(netns: string, port: number): Promise<{ stop: () => void }> {
-  const child = execa('ip', ['netns', 'exec', netns, NODE, '-e', SERVER, String(port)], {
-    ...ENV,
-    reject: false,
-  });
+/** Runs a server script in `netns`; resolves once it prints its first line. Killed with the netns. */
+async function serverIn(netns: string, script: string, args: string[]): Promise<{ stop: () => void }> {
+  const child = execa('ip', ['netns', 'exec', netns, NODE, '-e', script, ...args], { ...ENV, reject: false });
   await new Promise<void>((resolve, reject) => {
     child.stdout?.once('data', () => resolve());
-    void child.then((r) => reject(new Error(`tcp server in ${netns} exited: ${r.stderr}`)));
+    void child.then((r) => reject(new Error(`server in ${netns} exited: ${r.stderr}`)));
   });
   // Not `return child`: a subprocess is a thenable, and returning it would wait for its exit.
   return { stop: () => child.kill() };
 }
+
+/** Starts a TCP server in `netns` on `port`; resolves once it listens. */
+export const tcpServer = (netns: string, port: number) => serverIn(netns, SERVER, [String(port)]);
 
 /** Sends `size` bytes from `netns` to host:port; returns what the server saw, or undefined on failure. */
 export async function tcpSend(
@@ -87,17 +87,8 @@ setTimeout(() => { console.error('timeout'); process.exit(2); }, 2000);
 `;
 
 /** A UDP server in `netns` on `port` that answers each datagram with "<name> <sender address>". */
-export async function udpServer(netns: string, port: number, name: string): Promise<{ stop: () => void }> {
-  const child = execa('ip', ['netns', 'exec', netns, NODE, '-e', UDP_SERVER, String(port), name], {
-    ...ENV,
-    reject: false,
-  });
-  await new Promise<void>((resolve, reject) => {
-    child.stdout?.once('data', () => resolve());
-    void child.then((r) => reject(new Error(`udp server in ${netns} exited: ${r.stderr}`)));
-  });
-  return { stop: () => child.kill() };
-}
+export const udpServer = (netns: string, port: number, name: string) =>
+  serverIn(netns, UDP_SERVER, [String(port), name]);
 
 /** One datagram from `netns` (source port `srcPort`, so conntrack sees the same flow each time) to
  *  host:port; the answer, or undefined when none came within 2 s. */

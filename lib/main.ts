@@ -1,7 +1,8 @@
 // Entry point of the single executable: pick the plugin from the name we were executed as
 // (hard link or symlink; the kernel keeps it in /proc/self/cmdline while Node rewrites argv[0]),
 // or from the first argument for `cni-suite <plugin>`. A few words as the first argument select the
-// command-line mode (install, help…), loaded only then, so a plugin call never pays for it.
+// command-line mode (install, help…) or the agent, each loaded only then, so a plugin call never
+// pays for it.
 import { readFileSync, writeSync } from 'node:fs';
 import { basename } from 'node:path';
 import { CniError, ErrorCode } from './cni/errors.js';
@@ -40,6 +41,14 @@ function refuseUnknownName(): never {
   process.exit(1);
 }
 
+/** `cni-suite agent …`: the long-running etcd agent, loaded only for this word (lib/agent). */
+async function runAgent(args: string[]): Promise<void> {
+  const { runAgent } = await import('./agent/index.js');
+  process.exitCode = await runAgent(args);
+  // Whatever the etcd client still holds open (a reconnect timer) must not keep a finished agent.
+  setTimeout(() => process.exit(), 100).unref();
+}
+
 async function runCli(args: string[]): Promise<never> {
   const { runCommand } = await import('./cli/index.js');
   process.exit(runCommand(args));
@@ -49,5 +58,6 @@ async function runCli(args: string[]): Promise<never> {
 // Otherwise argv is [executable, executable, …] (Node's single-executable layout).
 const argv0 = executedAs();
 if (isPluginName(argv0)) void main(argv0, loadPlugin);
+else if (process.argv[2] === 'agent') void runAgent(process.argv.slice(3));
 else if (CLI_WORDS.has(process.argv[2] ?? '')) void runCli(process.argv.slice(2));
 else runNamedByArgument();

@@ -1,6 +1,7 @@
 // npm run bench: builds, then prints each section's figures; sections come from scripts/bench/.
 // `npm run bench -- startup host-local` runs only the named sections.
 import { execFileSync } from 'node:child_process';
+import { benchAgent } from './bench/agent.ts';
 import { benchBridgeRoute } from './bench/bridge-route.ts';
 import { benchHostLocal } from './bench/host-local.ts';
 import { benchGre, benchIpvlan } from './bench/kernel-vm.ts';
@@ -19,6 +20,7 @@ const sections: Record<string, () => void | Promise<void>> = {
   gre: () => benchGre(),
   'ipvlan-l3': () => benchIpvlan(),
   portmap: () => benchPortmap(),
+  agent: () => benchAgent(),
 };
 
 const wanted = process.argv.slice(2);

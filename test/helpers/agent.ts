@@ -1,0 +1,245 @@
+// The agent's test bed: a real etcd (Debian's etcd-server) in an "etcd host" netns on the lab's
+// underlay, with its data in a temp dir, and `cni-suite agent` processes in host netns, each with
+// its own files (the hosts share this machine's filesystem). Log lines are parsed as they come.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import type { Host } from './lab.ts';
+import { bin, ROOT } from './plugin.ts';
+
+export const AGENT_EXAMPLE = join(ROOT, 'conf-examples/agent.json');
+const UNIT_EXAMPLE = join(ROOT, 'conf-examples/cni-suite-agent.service');
+
+/**
+ * The agent's arguments as the example systemd unit's ExecStart gives them, with the example
+ * settings file's installed path swapped for the example itself; throws if the unit does not run
+ * the installed executable's agent.
+ */
+export function unitAgentArgs(): string[] {
+  const line = /^ExecStart=(.*)$/m.exec(readFileSync(UNIT_EXAMPLE, 'utf8'))?.[1] ?? '';
+  const [exe, word, ...args] = line.trim().split(/\s+/);
+  if (exe !== '/opt/cni/bin/cni-suite' || word !== 'agent')
+    throw new Error(`${UNIT_EXAMPLE}: ExecStart does not run /opt/cni/bin/cni-suite agent: ${line}`);
+  return args.map((a) => (a === '/etc/cni-suite/agent.json' ? AGENT_EXAMPLE : a));
+}
+
+export class Etcd {
+  private proc: ChildProcess | undefined;
+  readonly url: string;
+
+  private constructor(
+    readonly host: Host,
+    readonly dataDir: string,
+  ) {
+    this.url = `http://${host.ip}:2379`;
+  }
+
+  /** etcdctl, run in the etcd host's netns (the test's own netns does not reach the lab). */
+  async ctl(args: string[], input = ''): Promise<string> {
+    const r = await execa(
+      'ip',
+      ['netns', 'exec', this.host.name, 'etcdctl', '--endpoints', this.url, ...args],
+      {
+        env: { ETCDCTL_API: '3' },
+        timeout: 10_000,
+        input,
+      },
+    );
+    return r.stdout;
+  }
+
+  /** The keys under `prefix`. */
+  async keys(prefix: string): Promise<string[]> {
+    return (await this.ctl(['get', '--prefix', '--keys-only', prefix])).split('\n').filter(Boolean);
+  }
+
+  /** The value of `key`, or undefined. */
+  async get(key: string): Promise<string | undefined> {
+    const out = await this.ctl(['get', '--print-value-only', key]);
+    return out === '' ? undefined : out;
+  }
+
+  /** etcd on `host` (a lab host on the underlay the agents' hosts reach). */
+  static async start(t: { teardown(fn: () => unknown): void }, host: Host): Promise<Etcd> {
+    const dir = mkdtempSync(join(tmpdir(), 'cs-etcd-'));
+    const etcd = new Etcd(host, dir);
+    t.teardown(async () => {
+      await etcd.stop();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    await etcd.resume();
+    return etcd;
+  }
+
+  /** Starts etcd on its data dir (again, after stop) and waits until it answers. */
+  async resume(): Promise<void> {
+    const peer = 'http://127.0.0.1:2380';
+    this.proc = spawn(
+      'ip',
+      [
+        ...['netns', 'exec', this.host.name, 'etcd', '--name', 'default', '--data-dir', this.dataDir],
+        ...['--listen-client-urls', this.url, '--advertise-client-urls', this.url],
+        ...['--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer],
+        ...['--initial-cluster', `default=${peer}`],
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let log = '';
+    this.proc.stderr?.on('data', (d: Buffer) => {
+      log = (log + d.toString()).slice(-4000);
+    });
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      try {
+        await this.ctl(['endpoint', 'health', '--command-timeout=1s']);
+        return;
+      } catch (err) {
+        if (Date.now() > deadline || this.proc.exitCode !== null)
+          throw new Error(`etcd did not come up: ${(err as Error).message}\n${log}`);
+        await sleep(100);
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    const p = this.proc;
+    this.proc = undefined;
+    if (!p || p.exitCode !== null) return;
+    const exited = new Promise((r) => p.once('exit', r));
+    p.kill('SIGTERM');
+    await exited;
+  }
+}
+
+export interface LogLine {
+  msg: string;
+  level: string;
+  [k: string]: unknown;
+}
+
+/** The paths an agent of `host` writes, under its own temp dir. */
+export interface AgentFiles {
+  dir: string;
+  peersFile: string;
+  conflist: string;
+  ipamDataDir: string;
+}
+
+export function agentFiles(t: { teardown(fn: () => unknown): void }, name: string): AgentFiles {
+  const dir = mkdtempSync(join(tmpdir(), `cs-agent-${name}-`));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return {
+    dir,
+    peersFile: join(dir, 'peers.json'),
+    conflist: join(dir, 'net.d/10-podnet.conflist'),
+    ipamDataDir: join(dir, 'ipam'),
+  };
+}
+
+/** The flags that put an agent's files under `files.dir`. */
+export const fileFlags = (f: AgentFiles): string[] => [
+  ...['--data-dir', f.dir, '--peers-file', f.peersFile, '--conflist', f.conflist],
+  ...['--ipam-data-dir', f.ipamDataDir],
+];
+
+export class Agent {
+  readonly lines: LogLine[] = [];
+  stderr = '';
+  readonly exited: Promise<number | null>;
+  private readonly proc: ChildProcess;
+  private waiters: (() => void)[] = [];
+
+  constructor(netns: string, args: string[]) {
+    this.proc = spawn('ip', ['netns', 'exec', netns, bin('cni-suite'), 'agent', ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let partial = '';
+    this.proc.stderr?.on('data', (d: Buffer) => {
+      this.stderr += d.toString();
+      partial += d.toString();
+      const parts = partial.split('\n');
+      partial = parts.pop() ?? '';
+      for (const line of parts) {
+        try {
+          this.lines.push(JSON.parse(line) as LogLine);
+        } catch {
+          this.lines.push({ msg: line, level: 'raw' });
+        }
+      }
+      for (const w of this.waiters.splice(0)) w();
+    });
+    this.exited = new Promise((r) => this.proc.once('exit', (code) => r(code)));
+    void this.exited.then(() => {
+      for (const w of this.waiters.splice(0)) w();
+    });
+  }
+
+  get pid(): number {
+    return this.proc.pid ?? -1;
+  }
+
+  /** The first log line with `msg` (and the given fields), waiting up to `ms` for it. */
+  async waitFor(msg: string, ms = 15_000, fields: Record<string, unknown> = {}): Promise<LogLine> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const hit = this.lines.find(
+        (l) => l.msg === msg && Object.entries(fields).every(([k, v]) => l[k] === v),
+      );
+      if (hit) return hit;
+      if (Date.now() > deadline || this.proc.exitCode !== null)
+        throw new Error(`agent log has no "${msg}" after ${ms} ms; it said:\n${this.stderr}`);
+      await new Promise<void>((r) => {
+        this.waiters.push(r);
+        setTimeout(r, 200);
+      });
+    }
+  }
+
+  kill(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    if (this.proc.exitCode === null) this.proc.kill(signal);
+    return this.exited;
+  }
+}
+
+/** Runs `cni-suite agent <args>` to completion (init, leave, or a run expected to fail). */
+export function agentCommand(
+  netns: string,
+  args: string[],
+  timeoutMs = 30_000,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn('ip', ['netns', 'exec', netns, bin('cni-suite'), 'agent', ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: timeoutMs,
+    });
+    let stdout = '';
+    let stderr = '';
+    p.stdout?.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    p.stderr?.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    p.once('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+export const readJson = (path: string): unknown => JSON.parse(readFileSync(path, 'utf8'));
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `check` until it is true or `ms` pass; returns the time it took, or -1. */
+export async function within(
+  ms: number,
+  check: () => boolean | Promise<boolean>,
+  every = 100,
+): Promise<number> {
+  const start = Date.now();
+  for (;;) {
+    if (await check()) return Date.now() - start;
+    if (Date.now() - start > ms) return -1;
+    await sleep(every);
+  }
+}

@@ -3,24 +3,58 @@
 // locks a descriptor we pass it: a flock belongs to the open file description, which the child
 // shares with us, so the lock outlives the child and holds until we close our descriptor (or die:
 // the kernel then drops it, never a stale lock).
+//
+// Under load (ten calls starting at once on two cores) a call that holds or is handed the lock must
+// not queue for CPU behind calls still starting: every other call waits for it. So from asking for
+// the lock until letting go, the caller runs at a raised priority (a root-only nice, a no-op
+// elsewhere), and so does its flock child, which inherits it. Measured with CNI_SUITE_LOCK_TRACE at
+// 50 host-local ADDs, 10 parallel: time held, median, from ~35 ms to ~20 ms (see README "Benchmarks").
 import { spawn } from 'node:child_process';
 import { closeSync, constants, openSync } from 'node:fs';
+import { getPriority, setPriority } from 'node:os';
 import { CniError, ErrorCode } from '../cni/errors.js';
+import { traceLock } from './lock-trace.js';
 
 export const LOCK_WAIT_SECONDS = 60;
+/** The nice value of a caller waiting for or holding the lock. */
+const HOLDER_NICE = -10;
 
 export type Unlock = () => void;
 
 /** Takes the lock without blocking the event loop, so a caller's other processes keep running. */
 export async function lockExclusive(file: string): Promise<Unlock> {
+  const traced = traceLock(file);
+  const restorePriority = raisePriority();
   const fd = openSync(file, constants.O_RDWR | constants.O_CREAT, 0o600);
   try {
     await takeLock(fd, file);
   } catch (err) {
     closeSync(fd);
+    restorePriority();
     throw err;
   }
-  return () => closeSync(fd);
+  return traced(() => {
+    closeSync(fd);
+    restorePriority();
+  });
+}
+
+/** Raises this process's priority; the returned function puts the old one back. */
+function raisePriority(): () => void {
+  try {
+    const before = getPriority();
+    if (before <= HOLDER_NICE) return () => {};
+    setPriority(HOLDER_NICE);
+    return () => {
+      try {
+        setPriority(before);
+      } catch {
+        // the priority was changed behind our back; nothing to restore
+      }
+    };
+  } catch {
+    return () => {}; // not root: the lock works the same, only slower under load
+  }
 }
 
 async function takeLock(fd: number, file: string): Promise<void> {
@@ -49,7 +83,9 @@ function runFlock(
   fd: number,
 ): Promise<{ status: number | null; stderr: string; error?: NodeJS.ErrnoException }> {
   return new Promise((resolve) => {
+    // Only PATH: with a LANG, flock would load locale files first (a millisecond, on every call).
     const child = spawn(file, ['-x', '-w', String(LOCK_WAIT_SECONDS), '3'], {
+      env: { PATH: process.env.PATH },
       stdio: ['ignore', 'ignore', 'pipe', fd],
     });
     let stderr = '';

@@ -5,6 +5,7 @@
 // namespace (the host netns the plugin runs in), and nothing is left on disk.
 import { createServer, type Server } from 'node:net';
 import { CniError, ErrorCode } from '../cni/errors.js';
+import { traceLock } from './lock-trace.js';
 
 /** Descriptors of the locks held now; run() passes them to every child. */
 const heldFds: number[] = [];
@@ -14,9 +15,10 @@ export type Release = () => void;
 
 export async function holdLock(name: string, timeoutMs = 30_000): Promise<Release> {
   const deadline = Date.now() + timeoutMs;
+  const traced = traceLock(name);
   for (;;) {
     const server = await tryBind(`\0cni-suite/${name}`);
-    if (server) return keep(server);
+    if (server) return traced(keep(server));
     if (Date.now() > deadline)
       throw new CniError(
         ErrorCode.TryAgainLater,

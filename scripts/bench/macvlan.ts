@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Lab } from '../../test/helpers/lab.ts';
-import { addDel, RUNS, subject, WARM } from './calls.ts';
+import { addDel, bareNode, overNodeRow, RUNS, subject, WARM } from './calls.ts';
 import { BIN, ms, REFERENCE, table } from './lib.ts';
 
 export async function benchMacvlan(): Promise<void> {
@@ -30,12 +30,15 @@ export async function benchMacvlan(): Promise<void> {
       await subject(lab, 'ref', `${REFERENCE}/macvlan`, conf('ref', 'macvlan'), RUNS),
     ];
     const { add, del } = addDel(subjects);
+    const node = bareNode();
     table(
       `macvlan ADD/DEL, sequential (median of ${RUNS} after ${WARM} warm-up, interleaved; each in its own host netns)`,
       ['what', 'ours', 'reference macvlan', 'ours / reference'],
       [
         ['ADD', ms(add[0]!), ms(add[1]!), `${(add[0]! / add[1]!).toFixed(2)}×`],
         ['DEL', ms(del[0]!), ms(del[1]!), `${(del[0]! / del[1]!).toFixed(2)}×`],
+        overNodeRow('ADD, ours minus a bare Node start', add[0]!, node, add[1]!),
+        ['bare Node start (`node22 -e 0`)', ms(node), '', ''],
       ],
     );
   } finally {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Cluster } from '../../test/helpers/cluster.ts';
 import { ip, Lab, type Netns } from '../../test/helpers/lab.ts';
 import { compareThroughput, type Pair } from './bridge-route.ts';
-import { addDel, common, RUNS, type Subject, subject, WARM } from './calls.ts';
+import { addDel, bareNode, common, overNodeRow, RUNS, type Subject, subject, WARM } from './calls.ts';
 import { BIN, ms, REFERENCE, table } from './lib.ts';
 
 const IPERF_PAIRS = 5;
@@ -44,12 +44,16 @@ async function latency(lab: Lab, dir: string): Promise<void> {
     ),
   ];
   const { add, del } = addDel(subjects);
+  const node = bareNode();
+  const vsRef = (row: string[]) => [row[0]!, row[1]!, '', row[2]!, row[3]!];
   table(
     `vxlan ADD/DEL, sequential (median of ${RUNS} after ${WARM} warm-up, interleaved; each in its own host netns)`,
     ['what', 'vxlan', 'bridge-route', 'reference bridge', 'vxlan / reference'],
     [
       ['ADD', ms(add[0]!), ms(add[1]!), ms(add[2]!), `${(add[0]! / add[2]!).toFixed(2)}×`],
       ['DEL', ms(del[0]!), ms(del[1]!), ms(del[2]!), `${(del[0]! / del[2]!).toFixed(2)}×`],
+      vsRef(overNodeRow('ADD, vxlan minus a bare Node start', add[0]!, node, add[2]!)),
+      ['bare Node start (`node22 -e 0`)', ms(node), '', '', ''],
     ],
   );
 }

@@ -139,6 +139,14 @@ export function networkScript(fw: FirewallSpec): string {
   return `${lines.join('\n')}\n`;
 }
 
+/**
+ * Do the network's rules match on its pod sets (masquerade, internal)? Without them (ipMasq off,
+ * not internal) an attachment's addresses are not written there: its ADD and CHECK start no `nft`
+ * once the rules are in place (DEL and GC still look, in case the config changed since).
+ */
+export const usesPodSets = (fw: FirewallSpec): boolean =>
+  fw.fragments.some((f) => f.kind === 'masquerade' || f.kind === 'internal');
+
 /** Lines adding an attachment's pod addresses to the network's pod sets. */
 export function attachmentScript(network: string, key: string, addresses: readonly string[]): string {
   const n = names(network);
@@ -152,8 +160,8 @@ export function attachmentScript(network: string, key: string, addresses: readon
 
 /**
  * The network's rules and one attachment's addresses, in one transaction. When the rules are what
- * this host last applied, only the addresses are added (half the cost); if that finds the table or
- * a set gone, everything is written again.
+ * this host last applied, only the addresses are added (half the cost), or nothing at all when no
+ * rule reads the pod sets; if adding finds the table or a set gone, everything is written again.
  */
 export async function ensureFirewall(
   fw: FirewallSpec,
@@ -161,9 +169,10 @@ export async function ensureFirewall(
   addresses: readonly string[],
 ): Promise<void> {
   const rules = networkScript(fw);
-  const elements = attachmentScript(fw.network, key, addresses);
+  const elements = usesPodSets(fw) ? attachmentScript(fw.network, key, addresses) : '';
   const applied = stamp(fw.network, 'nft');
   if (applied.matches(rules)) {
+    if (!elements) return;
     try {
       return await nftApply(elements);
     } catch {

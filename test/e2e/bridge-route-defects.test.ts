@@ -250,3 +250,28 @@ t.test('an ADD that fails after creating the bridge removes it (nothing else use
   t.match(await ip(['link', 'show', 'type', 'bridge'], h1.name), /cni0/, 'a working ADD keeps its bridge');
   t.equal((await c.call(h1, 'DEL', ok)).exitCode, 0);
 });
+
+t.test(
+  'ipMasq off: no pod-set entries (no nft run per ADD once the rules are in), and on again',
+  async (t) => {
+    const c = await Cluster.create(t, { hosts: 2 });
+    const [h1, h2] = c.hosts as [ClusterHost, ClusterHost];
+    const off = { ...c.conf(h1), ipMasq: false };
+    const a = await c.addPod(h1, 'm1', off);
+    const b = await c.addPod(h1, 'm2', off);
+    const far = await c.addPod(h2, 'far');
+    t.notMatch(await nftText(h1), /comment/, 'no pod address is in a pod set: no rule would read it');
+      t.ok(await pings(a.name, b.ip), 'pods on the host reach each other');
+    t.ok(await pings(a.name, far.ip), 'and the other host');
+    t.equal((await c.call(h1, 'CHECK', a, { ...off, prevResult: a.result })).exitCode, 0, 'CHECK passes');
+    // The same network with ipMasq on: the next ADD writes the masquerade rule and its entries.
+    const on = await c.addPod(h1, 'm3', c.conf(h1));
+    t.match(await nftText(h1), /masquerade/, 'ipMasq on again: the masquerade rule is back');
+    t.match(
+      await nftText(h1),
+      new RegExp(`${on.ip.replace(/\./g, '\\.')} comment`),
+      'with the new pod in its set',
+    );
+    for (const p of [a, b, on]) t.equal((await c.call(h1, 'DEL', p)).exitCode, 0, `DEL ${p.name}`);
+  },
+);

@@ -9,7 +9,7 @@ import { type IpRoute, ipJson } from '../../sys/ip.js';
 import { attachmentKey } from '../attachment.js';
 import type { NetworkConfig } from '../config.js';
 import { type Difference, diff } from '../diff.js';
-import { firewallKeys } from '../firewall.js';
+import { firewallKeys, usesPodSets } from '../firewall.js';
 import { describePeers, loadPeers, type Peer } from '../peers.js';
 import type { Snapshot } from '../state.js';
 import { readAll } from './host.js';
@@ -34,7 +34,7 @@ export async function check<C extends NetworkConfig>(p: NetPlugin<C>, req: Reque
   const [hostSnap, podSnap, fw] = await Promise.all([
     readAll(host, owner),
     readAll(podObjects, undefined, req.netns),
-    plan.firewall ? firewallKeys(cfg.network) : undefined,
+    plan.firewall && usesPodSets(plan.firewall) ? firewallKeys(cfg.network) : undefined,
   ]);
   checkPodInterface(req, prev, podSnap);
   const podDiffs = diff(podObjects, podSnap, undefined).map((d) => ({

@@ -23,7 +23,7 @@ import {
 } from './network.js';
 import { AgentConfigError, type AgentOptions } from './options.js';
 import { writeIfChanged } from './outputs.js';
-import { type Client, connect, type Listing, listClaims, readNetwork } from './store.js';
+import { type Client, connect, contactError, type Listing, listClaims, readNetwork } from './store.js';
 
 /** A full sync this often even without events: a safety net, not the mechanism. */
 const RESYNC_MS = 60_000;
@@ -59,10 +59,7 @@ async function firstContact(client: Client, o: AgentOptions): Promise<ClusterNet
   try {
     net = await readNetwork(client, o.prefix);
   } catch (err) {
-    if (err instanceof AgentConfigError) throw err;
-    throw new AgentConfigError(
-      `etcdEndpoints (--etcd-endpoints) ${o.etcd.endpoints.join(',')}: etcd cannot be reached: ${(err as Error).message}`,
-    );
+    throw contactError(err, o.etcd);
   }
   if (!net)
     throw new AgentConfigError(
@@ -76,14 +73,16 @@ class Agent {
   private record!: NodeRecord;
   private readonly state: string;
   private peers = new Map<string, NodeRecord>();
-  private reconciled = false;
+  /** The peers file changed since the last reconcile that succeeded (or none ran yet). */
+  private unreconciled = true;
   private etcdUp = true;
   private watcher: Watcher | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
+  private syncing: Promise<void> | undefined;
   private again = false;
   private failures = 0;
-  private stopped: ((code: number) => void) | undefined;
+  /** Set while the agent runs (see run()); cleared once it stops. */
+  private exit: ((code: number) => void) | undefined;
 
   constructor(
     private readonly o: AgentOptions,
@@ -100,7 +99,12 @@ class Agent {
   /** Claims the subnet (the remembered one if still free or ours), writes the outputs and
    *  reconciles once: "joined" means the conflist is ready for pods. */
   async join(): Promise<void> {
-    await this.claim(readRemembered(this.state));
+    try {
+      await this.claim(readRemembered(this.state));
+    } catch (err) {
+      await this.lease.revoke().catch(() => {}); // no subnet, no lease left behind
+      throw err;
+    }
     await this.sync();
     this.log.info('joined', { podCIDR: this.record.podCIDR, nodeIP: this.nodeIP, conflist: this.o.conflist });
   }
@@ -108,7 +112,7 @@ class Agent {
   /** Watches the claims until stopped; resolves to the exit status. */
   run(): Promise<number> {
     const done = new Promise<number>((resolve) => {
-      this.stopped = resolve;
+      this.exit = resolve;
     });
     for (const sig of ['SIGTERM', 'SIGINT'] as const)
       process.once(sig, () => {
@@ -124,7 +128,7 @@ class Agent {
   private newLease(): Lease {
     const lease = this.client.lease(this.o.leaseTTL);
     lease.on('lost', (err) => {
-      if (this.lease !== lease || !this.stopped) return;
+      if (this.lease !== lease || !this.exit) return;
       this.log.warn('lease lost', { error: err.message, action: 'claiming again' });
       this.lease = this.newLease();
       this.schedule(0);
@@ -177,7 +181,7 @@ class Agent {
   }
 
   private schedule(delayMs: number): void {
-    if (!this.stopped || this.timer) return;
+    if (!this.exit || this.timer) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       void this.kick();
@@ -186,11 +190,11 @@ class Agent {
 
   /** One sync at a time; a request during one runs another right after. */
   private async kick(): Promise<void> {
-    if (this.running) {
+    if (this.syncing) {
       this.again = true;
       return;
     }
-    this.running = this.sync().then(
+    this.syncing = this.sync().then(
       () => {
         this.failures = 0;
       },
@@ -202,8 +206,8 @@ class Agent {
         this.schedule(this.backoff());
       },
     );
-    await this.running;
-    this.running = undefined;
+    await this.syncing;
+    this.syncing = undefined;
     if (this.again) {
       this.again = false;
       this.schedule(0);
@@ -222,7 +226,7 @@ class Agent {
     if (own === 'left') return;
     if (own === 'claimed again') listing = await listClaims(this.client, this.o.prefix);
     const records = [...listing.claims.values()].flatMap((c) => (c.record ? [c.record] : []));
-    const peersChanged = writeIfChanged(this.o.peersFile, peersFileText(records, this.o.nodeName));
+    if (writeIfChanged(this.o.peersFile, peersFileText(records, this.o.nodeName))) this.unreconciled = true;
     const inputs = {
       network: this.o.network,
       podCIDR: this.record.podCIDR,
@@ -232,7 +236,7 @@ class Agent {
     if (writeIfChanged(this.o.conflist, conflistText(this.net, inputs)))
       this.log.info('conflist written', { path: this.o.conflist });
     this.logPeerChanges(records);
-    if (peersChanged || !this.reconciled) await this.reconcile(inputs);
+    if (this.unreconciled) await this.reconcile(inputs);
   }
 
   private ownKey = () => subnetKey(this.o.prefix, this.record.podCIDR);
@@ -277,7 +281,7 @@ class Agent {
     } catch (err) {
       throw new ReconcileError((err as Error).message);
     }
-    this.reconciled = true;
+    this.unreconciled = false;
     this.log.info('reconciled', { ms: Math.round(performance.now() - started), peers: this.peers.size });
   }
 
@@ -298,11 +302,11 @@ class Agent {
 
   /** Leaves the data plane and the claim as they are (the lease keeps the subnet for its TTL). */
   private async stop(code: number): Promise<void> {
-    const resolve = this.stopped;
+    const resolve = this.exit;
     if (!resolve) return;
-    this.stopped = undefined;
+    this.exit = undefined;
     clearTimeout(this.timer);
-    await this.running;
+    await this.syncing;
     this.lease.release();
     await Promise.race([this.watcher?.cancel(), new Promise((r) => setTimeout(r, 1000))]);
     this.client.close();

@@ -6,7 +6,7 @@ import { runDaemon } from './daemon.js';
 import { agentLogger } from './log.js';
 import { NetworkError, parseClusterNetwork, subnetKey } from './network.js';
 import { AgentConfigError, agentOptions, parseFlags } from './options.js';
-import { connect, initNetwork, listClaims, release } from './store.js';
+import { connect, contactError, initNetwork, listClaims, release } from './store.js';
 
 const INIT_FLAGS = {
   'network-config': { type: 'string' },
@@ -50,7 +50,9 @@ async function init(args: string[]): Promise<number> {
   const net = parseClusterNetwork(networkFromFlags(flags), 'network config');
   const client = connect(o.etcd);
   try {
-    const outcome = await initNetwork(client, o.prefix, net, flags.force === true);
+    const outcome = await initNetwork(client, o.prefix, net, flags.force === true).catch((err) => {
+      throw contactError(err, o.etcd);
+    });
     out(`network config at ${o.prefix}/config: ${outcome}`);
     return 0;
   } finally {
@@ -93,7 +95,9 @@ async function leave(args: string[]): Promise<number> {
   const client = connect(o.etcd);
   try {
     const remembered = readRemembered(stateFile(o.dataDir, o.network));
-    const listing = await listClaims(client, o.prefix);
+    const listing = await listClaims(client, o.prefix).catch((err) => {
+      throw contactError(err, o.etcd);
+    });
     const keys = [...listing.claims.values()].filter((c) => c.record?.name === o.nodeName).map((c) => c.key);
     if (remembered) keys.push(subnetKey(o.prefix, remembered));
     rmSync(stateFile(o.dataDir, o.network), { force: true });

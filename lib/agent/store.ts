@@ -3,7 +3,15 @@
 // lease. Every write that could race another host is one transaction that checks first.
 import { readFileSync } from 'node:fs';
 import { ExponentialBackoff } from 'cockatiel';
-import { Etcd3, type IOptions, type Lease } from 'etcd3';
+import {
+  Etcd3,
+  EtcdAuthenticationFailedError,
+  EtcdInvalidAuthTokenError,
+  EtcdPermissionDeniedError,
+  EtcdUserNotFoundError,
+  type IOptions,
+  type Lease,
+} from 'etcd3';
 import {
   type ClusterNetwork,
   type NodeRecord,
@@ -43,6 +51,27 @@ export function connect(o: EtcdOptions): Client {
     };
   if (o.username && o.password) opts.auth = { username: o.username, password: o.password };
   return new Etcd3(opts);
+}
+
+const AUTH_ERRORS = [
+  EtcdAuthenticationFailedError,
+  EtcdUserNotFoundError,
+  EtcdPermissionDeniedError,
+  EtcdInvalidAuthTokenError,
+];
+
+/** A failed first call, as the setting to blame: the credentials if etcd refused them, else the endpoints. */
+export function contactError(err: unknown, o: EtcdOptions): AgentConfigError {
+  if (err instanceof AgentConfigError) return err;
+  const msg = (err as Error)?.message ?? String(err);
+  if (AUTH_ERRORS.some((E) => err instanceof E))
+    return new AgentConfigError(
+      `etcdUsername/etcdPassword (--etcd-username/--etcd-password): etcd refused them: ${msg}`,
+    );
+  const tls = o.ca ? ' (over TLS with etcdCA' + (o.cert ? ', etcdCert and etcdKey)' : ')') : '';
+  return new AgentConfigError(
+    `etcdEndpoints (--etcd-endpoints) ${o.endpoints.join(',')}: etcd cannot be reached${tls}: ${msg}`,
+  );
 }
 
 export const configKey = (prefix: string) => `${prefix}/config`;

@@ -407,3 +407,66 @@ t.test('bad agent config: a clear error naming the field, non-zero exit, nothing
   t.ok(existsSync(files.conflist), 'positive control: the same host with a good config writes its conflist');
   t.match(readFileSync(files.conflist, 'utf8'), /"subnet": "10\.244\.\d+\.0\/24"/, 'with its subnet');
 });
+
+t.test('etcd over TLS with client certificates, and with user/password authentication', async (t) => {
+  const lab = await Lab.create(t);
+  const tls = await Etcd.start(t, await lab.host('etcd'), { tls: true });
+  const pki = tls.pki!;
+  const certs = ['--etcd-ca', pki.ca, '--etcd-cert', pki.clientCert, '--etcd-key', pki.clientKey];
+  const made = await init(tls, ['--cluster-cidr', '10.248.0.0/16', ...certs]);
+  t.equal(made.code, 0, `init over TLS: ${made.stderr}`);
+  const host = await lab.host('s1');
+  const n1 = await startNode(t, host, tls, certs);
+  t.match(n1.podCIDR, /^10\.248\.\d+\.0\/24$/, 'an agent with the CA and a client certificate joins');
+  const noCert = await agentCommand(host.name, [
+    ...['--network', 'podnet', '--etcd-endpoints', tls.url, '--etcd-ca', pki.ca, '--etcd-timeout', '2'],
+    ...fileFlags(agentFiles(t, 'nocert')),
+  ]);
+  t.equal(noCert.code, 1, 'without a client certificate: exit 1');
+  t.match(
+    noCert.stderr,
+    /etcdEndpoints \(--etcd-endpoints\) https:.*etcd cannot be reached \(over TLS with etcdCA\)/,
+    'naming the endpoint and TLS',
+  );
+  const badCa = await agentCommand(host.name, [
+    ...['--network', 'podnet', '--etcd-endpoints', tls.url, '--etcd-ca', '/nonexistent/ca.pem'],
+    ...fileFlags(agentFiles(t, 'badca')),
+  ]);
+  t.match(
+    badCa.stderr,
+    /etcdCA \\"\/nonexistent\/ca\.pem\\" cannot be read: ENOENT/,
+    'an unreadable CA file is named',
+  );
+
+  const lab2 = await Lab.create(t, '192.168.101');
+  const auth = await Etcd.start(t, await lab2.host('etcd'));
+  await auth.enableAuth('s3cret');
+  const login = ['--etcd-username', 'root', '--etcd-password', 's3cret'];
+  t.equal(
+    (await init(auth, ['--cluster-cidr', '10.249.0.0/16', ...login])).code,
+    0,
+    'init with a user and password',
+  );
+  const a1 = await lab2.host('a1');
+  const n2 = await startNode(t, a1, auth, login);
+  t.match(n2.podCIDR, /^10\.249\./, 'an agent with the user and password joins');
+  const wrong = await agentCommand(a1.name, [
+    ...[
+      '--network',
+      'podnet',
+      '--etcd-endpoints',
+      auth.url,
+      '--etcd-username',
+      'root',
+      '--etcd-password',
+      'nope',
+    ],
+    ...fileFlags(agentFiles(t, 'wrongpw')),
+  ]);
+  t.equal(wrong.code, 1, 'a wrong password: exit 1');
+  t.match(
+    wrong.stderr,
+    /etcdUsername\/etcdPassword \(--etcd-username\/--etcd-password\): etcd refused them/,
+    'naming the credentials',
+  );
+});

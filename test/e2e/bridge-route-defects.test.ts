@@ -261,7 +261,7 @@ t.test(
     const b = await c.addPod(h1, 'm2', off);
     const far = await c.addPod(h2, 'far');
     t.notMatch(await nftText(h1), /comment/, 'no pod address is in a pod set: no rule would read it');
-      t.ok(await pings(a.name, b.ip), 'pods on the host reach each other');
+    t.ok(await pings(a.name, b.ip), 'pods on the host reach each other');
     t.ok(await pings(a.name, far.ip), 'and the other host');
     t.equal((await c.call(h1, 'CHECK', a, { ...off, prevResult: a.result })).exitCode, 0, 'CHECK passes');
     // The same network with ipMasq on: the next ADD writes the masquerade rule and its entries.

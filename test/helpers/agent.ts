@@ -2,7 +2,7 @@
 // underlay, with its data in a temp dir, and `cni-suite agent` processes in host netns, each with
 // its own files (the hosts share this machine's filesystem). Log lines are parsed as they come.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -25,22 +25,86 @@ export function unitAgentArgs(): string[] {
   return args.map((a) => (a === '/etc/cni-suite/agent.json' ? AGENT_EXAMPLE : a));
 }
 
+/** A CA, a server certificate for `ip` and a client certificate, as PEM files in `dir`. */
+export interface Pki {
+  ca: string;
+  serverCert: string;
+  serverKey: string;
+  clientCert: string;
+  clientKey: string;
+}
+
+async function makePki(dir: string, ip: string): Promise<Pki> {
+  const f = (name: string) => join(dir, name);
+  const ssl = (args: string[]) => execa('openssl', args, { cwd: dir });
+  const key = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  await ssl([
+    'req',
+    '-x509',
+    ...key,
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.pem',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=cs-test-ca',
+  ]);
+  for (const [name, ext] of [
+    ['server', `subjectAltName=IP:${ip}\nextendedKeyUsage=serverAuth`],
+    ['client', 'extendedKeyUsage=clientAuth'],
+  ] as const) {
+    writeFileSync(f(`${name}.ext`), `${ext}\n`);
+    await ssl(['req', ...key, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`]);
+    await ssl([
+      ...['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial'],
+      ...['-out', `${name}.pem`, '-days', '2', '-extfile', `${name}.ext`],
+    ]);
+  }
+  return {
+    ca: f('ca.pem'),
+    serverCert: f('server.pem'),
+    serverKey: f('server.key'),
+    clientCert: f('client.pem'),
+    clientKey: f('client.key'),
+  };
+}
+
 export class Etcd {
   private proc: ChildProcess | undefined;
   readonly url: string;
+  /** Set by enableAuth: etcdctl then logs in as root. */
+  private user: string | undefined;
 
   private constructor(
     readonly host: Host,
     readonly dataDir: string,
+    /** With TLS: clients must present a certificate signed by pki.ca. */
+    readonly pki: Pki | undefined,
   ) {
-    this.url = `http://${host.ip}:2379`;
+    this.url = `${pki ? 'https' : 'http'}://${host.ip}:2379`;
+  }
+
+  /** Turns on etcd's authentication with a root user of this password. */
+  async enableAuth(password: string): Promise<void> {
+    await this.ctl(['user', 'add', `root:${password}`]);
+    await this.ctl(['auth', 'enable']);
+    this.user = `root:${password}`;
   }
 
   /** etcdctl, run in the etcd host's netns (the test's own netns does not reach the lab). */
   async ctl(args: string[], input = ''): Promise<string> {
     const r = await execa(
       'ip',
-      ['netns', 'exec', this.host.name, 'etcdctl', '--endpoints', this.url, ...args],
+      [
+        ...['netns', 'exec', this.host.name, 'etcdctl', '--endpoints', this.url],
+        ...(this.pki
+          ? ['--cacert', this.pki.ca, '--cert', this.pki.clientCert, '--key', this.pki.clientKey]
+          : []),
+        ...(this.user ? ['--user', this.user] : []),
+        ...args,
+      ],
       {
         env: { ETCDCTL_API: '3' },
         timeout: 10_000,
@@ -61,10 +125,17 @@ export class Etcd {
     return out === '' ? undefined : out;
   }
 
-  /** etcd on `host` (a lab host on the underlay the agents' hosts reach). */
-  static async start(t: { teardown(fn: () => unknown): void }, host: Host): Promise<Etcd> {
+  /** etcd on `host` (a lab host on the underlay the agents' hosts reach); `tls`: https only, with
+   *  client certificates required. */
+  static async start(
+    t: { teardown(fn: () => unknown): void },
+    host: Host,
+    opts: { tls?: boolean } = {},
+  ): Promise<Etcd> {
     const dir = mkdtempSync(join(tmpdir(), 'cs-etcd-'));
-    const etcd = new Etcd(host, dir);
+    const pkiDir = mkdtempSync(join(tmpdir(), 'cs-etcd-pki-'));
+    t.teardown(() => rmSync(pkiDir, { recursive: true, force: true }));
+    const etcd = new Etcd(host, dir, opts.tls ? await makePki(pkiDir, host.ip) : undefined);
     t.teardown(async () => {
       await etcd.stop();
       rmSync(dir, { recursive: true, force: true });
@@ -83,6 +154,12 @@ export class Etcd {
         ...['--listen-client-urls', this.url, '--advertise-client-urls', this.url],
         ...['--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer],
         ...['--initial-cluster', `default=${peer}`],
+        ...(this.pki
+          ? [
+              ...['--cert-file', this.pki.serverCert, '--key-file', this.pki.serverKey],
+              ...['--trusted-ca-file', this.pki.ca, '--client-cert-auth'],
+            ]
+          : []),
       ],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );

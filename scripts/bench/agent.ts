@@ -79,11 +79,12 @@ async function manyPeers(t: { teardown(fn: Teardown): void }): Promise<void> {
   for (const n of [1, 200]) {
     const { lab, etcd, start } = await cluster(t, `peers${n}`, '10.200.0.0/16');
     // Simulated hosts: records only, on underlay addresses nobody holds (routes to them are valid).
-    const puts = Array.from({ length: n }, (_, i) => {
-      const rec = { name: `sim${i}`, nodeIP: `192.168.100.${30 + i}`, podCIDR: `10.200.${i}.0/24` };
-      return `put /cni-suite/peers${n}/subnets/10.200.${i}.0-24 '${JSON.stringify(rec)}'`;
-    });
-    await etcd.ctl(['txn'], `\n${puts.join('\n')}\n\n`);
+    await etcd.putMany(
+      Array.from({ length: n }, (_, i) => [
+        `/cni-suite/peers${n}/subnets/10.200.${i}.0-24`,
+        JSON.stringify({ name: `sim${i}`, nodeIP: `192.168.100.${30 + i}`, podCIDR: `10.200.${i}.0/24` }),
+      ]),
+    );
     const host = await lab.host('me');
     const began = Date.now();
     const { agent, files } = start(host);

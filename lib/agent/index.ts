@@ -1,6 +1,7 @@
 // `cni-suite agent [run|init|leave]`, imported by lib/main.ts only for the word "agent", so a plugin
 // call never loads the etcd client. Resolves to the exit status: 0, 1 on failure, 2 on bad usage.
 import { readFileSync, rmSync, writeSync } from 'node:fs';
+import { usage } from '../cli/usage.js';
 import { ExhaustedError, readRemembered, stateFile } from './claim.js';
 import { runDaemon } from './daemon.js';
 import { agentLogger } from './log.js';
@@ -21,6 +22,10 @@ const INIT_FLAGS = {
 const out = (line: string) => writeSync(1, `${line}\n`);
 
 export async function runAgent(args: string[]): Promise<number> {
+  if (args.some((a) => a === '--help' || a === '-h')) {
+    writeSync(1, usage());
+    return 0;
+  }
   const [word, ...rest] = args[0] && !args[0].startsWith('-') ? args : ['run', ...args];
   try {
     switch (word) {

@@ -401,6 +401,9 @@ t.test('bad agent config: a clear error naming the field, non-zero exit, nothing
     t.match(r.stderr, field, 'naming the field');
   }
   t.notOk(existsSync(files.conflist), 'no conflist was written by any of them');
+  const help = await agentCommand(host.name, ['--help']);
+  t.equal(help.code, 0, 'agent --help: exit 0');
+  t.match(help.stdout, /cni-suite agent init --network NAME --cluster-cidr CIDR/, 'with the agent commands');
   const ok = new Agent(host.name, ['--network', 'podnet', '--etcd-endpoints', etcd.url, ...fileFlags(files)]);
   t.teardown(() => ok.kill('SIGKILL'));
   await ok.waitFor('joined');

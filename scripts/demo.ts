@@ -1,6 +1,7 @@
 // npm run demo: two simulated hosts (network namespaces on an underlay), two pods per host
 // attached by the built bridge-route, then cross-host ping and TCP, and teardown.
 // npm run demo -- vxlan: the same with vxlan, the hosts on different subnets behind a router.
+// npm run demo -- agent: hosts given their subnets and peers by `cni-suite agent` on etcd.
 import { execa } from 'execa';
 import { Cluster, type ClusterHost, type Pod } from '../test/helpers/cluster.ts';
 import { OUTSIDE_IP } from '../test/helpers/lab.ts';
@@ -18,6 +19,7 @@ async function ping(from: Pod, to: string): Promise<string> {
 }
 
 async function main(): Promise<boolean> {
+  if (process.argv[2] === 'agent') return (await import('./demo-agent.ts')).demoAgent(say, cleanups);
   const vxlan = process.argv[2] === 'vxlan';
   const c = await Cluster.create(
     { teardown: (fn) => cleanups.push(fn) },

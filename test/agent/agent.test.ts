@@ -10,16 +10,18 @@ import {
   type AgentFiles,
   agentCommand,
   agentFiles,
+  type Conflist,
+  conflistPod,
   Etcd,
   fileFlags,
   type LogLine,
+  peerRoutes,
   readJson,
   sleep,
   unitAgentArgs,
   within,
 } from '../helpers/agent.ts';
 import { type Host, ip, Lab } from '../helpers/lab.ts';
-import { BIN, bin, runChain } from '../helpers/plugin.ts';
 import { pings } from '../helpers/tcp.ts';
 
 interface Node extends Host {
@@ -28,18 +30,8 @@ interface Node extends Host {
   podCIDR: string;
 }
 
-const conflistOf = (n: Node) =>
-  readJson(n.files.conflist) as { cniVersion: string; name: string; plugins: Record<string, unknown>[] };
+const conflistOf = (n: Node) => readJson(n.files.conflist) as Conflist;
 const peerNames = (n: Node) => (readJson(n.files.peersFile) as { name: string }[]).map((p) => p.name).sort();
-
-/** The routes the agent's plugin keeps toward other hosts (bridge-route's proto 201). */
-async function peerRoutes(n: Host): Promise<string[]> {
-  const routes = JSON.parse(await ip(['-j', 'route', 'show', 'proto', '201'], n.name)) as {
-    dst: string;
-    gateway?: string;
-  }[];
-  return routes.map((r) => `${r.dst} via ${r.gateway}`).sort();
-}
 
 async function startNode(
   t: { teardown(fn: () => unknown): void },
@@ -61,23 +53,7 @@ async function startNode(
 }
 
 /** A pod on `n`, attached through the conflist its agent wrote, as a runtime would. */
-async function addPod(lab: Lab, n: Node, name: string): Promise<string> {
-  const ns = await lab.container(name);
-  const list = conflistOf(n);
-  const steps = list.plugins.map((p) => ({
-    file: bin(p.type as string),
-    conf: { cniVersion: list.cniVersion, name: list.name, ...p },
-  }));
-  const r = await runChain('ADD', steps, {
-    containerId: `${lab.prefix}-${name}`,
-    netns: ns.path,
-    ifname: 'eth0',
-    hostNetns: n.name,
-    path: BIN,
-  });
-  if (!r.result) throw new Error(`ADD ${name} failed: ${r.failed?.stdout} ${r.failed?.stderr}`);
-  return ((r.result.ips as { address: string }[])[0]?.address ?? '').split('/')[0]!;
-}
+const addPod = (lab: Lab, n: Node, name: string) => conflistPod(lab, n.name, n.files.conflist, name);
 
 async function init(etcd: Etcd, args: string[]) {
   return agentCommand(etcd.host.name, ['init', '--network', 'podnet', '--etcd-endpoints', etcd.url, ...args]);

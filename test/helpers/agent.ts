@@ -6,8 +6,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import type { Host } from './lab.ts';
-import { bin, ROOT } from './plugin.ts';
+import { type Host, ip, type Lab } from './lab.ts';
+import { BIN, bin, ROOT, runChain } from './plugin.ts';
 
 export const AGENT_EXAMPLE = join(ROOT, 'conf-examples/agent.json');
 const UNIT_EXAMPLE = join(ROOT, 'conf-examples/cni-suite-agent.service');
@@ -337,4 +337,43 @@ export async function within(
     if (Date.now() - start > ms) return -1;
     await sleep(every);
   }
+}
+
+export interface Conflist {
+  cniVersion: string;
+  name: string;
+  plugins: Record<string, unknown>[];
+}
+
+/** A new pod netns on `hostNetns`, attached through `conflist` as a runtime chains it; its IPv4. */
+export async function conflistPod(
+  lab: Lab,
+  hostNetns: string,
+  conflist: string,
+  name: string,
+): Promise<string> {
+  const ns = await lab.container(name);
+  const list = readJson(conflist) as Conflist;
+  const steps = list.plugins.map((p) => ({
+    file: bin(p.type as string),
+    conf: { cniVersion: list.cniVersion, name: list.name, ...p },
+  }));
+  const r = await runChain('ADD', steps, {
+    containerId: `${lab.prefix}-${name}`,
+    netns: ns.path,
+    ifname: 'eth0',
+    hostNetns,
+    path: BIN,
+  });
+  if (!r.result) throw new Error(`ADD ${name} failed: ${r.failed?.stdout} ${r.failed?.stderr}`);
+  return ((r.result.ips as { address: string }[])[0]?.address ?? '').split('/')[0]!;
+}
+
+/** bridge-route's routes toward other hosts (proto 201) in `host`, as "dst via gateway". */
+export async function peerRoutes(host: { name: string }): Promise<string[]> {
+  const routes = JSON.parse(await ip(['-j', 'route', 'show', 'proto', '201'], host.name)) as {
+    dst: string;
+    gateway?: string;
+  }[];
+  return routes.map((r) => `${r.dst} via ${r.gateway}`).sort();
 }

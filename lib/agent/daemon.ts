@@ -199,8 +199,8 @@ class Agent {
         this.failures = 0;
       },
       (err) => {
-        if (err instanceof ReconcileError)
-          this.log.error('reconcile failed', { error: err.message, action: 'retrying' });
+        if (err instanceof LocalStepError)
+          this.log.error(`${err.step} failed`, { error: err.message, action: 'retrying' });
         else this.etcdDown(err);
         this.failures++;
         this.schedule(this.backoff());
@@ -226,17 +226,26 @@ class Agent {
     if (own === 'left') return;
     if (own === 'claimed again') listing = await listClaims(this.client, this.o.prefix);
     const records = [...listing.claims.values()].flatMap((c) => (c.record ? [c.record] : []));
-    if (writeIfChanged(this.o.peersFile, peersFileText(records, this.o.nodeName))) this.unreconciled = true;
+    if (this.write(this.o.peersFile, peersFileText(records, this.o.nodeName))) this.unreconciled = true;
     const inputs = {
       network: this.o.network,
       podCIDR: this.record.podCIDR,
       peersFile: this.o.peersFile,
       ipamDataDir: this.o.ipamDataDir,
     };
-    if (writeIfChanged(this.o.conflist, conflistText(this.net, inputs)))
+    if (this.write(this.o.conflist, conflistText(this.net, inputs)))
       this.log.info('conflist written', { path: this.o.conflist });
     this.logPeerChanges(records);
     if (this.unreconciled) await this.reconcile(inputs);
+  }
+
+  /** writeIfChanged, its failure (a full or read-only disk) reported as this host's, not etcd's. */
+  private write(path: string, text: string): boolean {
+    try {
+      return writeIfChanged(path, text);
+    } catch (err) {
+      throw new LocalStepError('write', `${path}: ${(err as Error).message}`);
+    }
   }
 
   private ownKey = () => subnetKey(this.o.prefix, this.record.podCIDR);
@@ -279,7 +288,7 @@ class Agent {
     try {
       await this.plugin.reconcile!(parseNetConf(raw, parseVersion(raw), stdin), this.log);
     } catch (err) {
-      throw new ReconcileError((err as Error).message);
+      throw new LocalStepError('reconcile', err);
     }
     this.unreconciled = false;
     this.log.info('reconciled', { ms: Math.round(performance.now() - started), peers: this.peers.size });
@@ -314,4 +323,11 @@ class Agent {
   }
 }
 
-class ReconcileError extends Error {}
+/** A step on this host failed (not etcd): logged as "<step> failed", retried with backoff. */
+class LocalStepError extends Error {
+  readonly step: string;
+  constructor(step: string, cause: unknown) {
+    super((cause as Error)?.message ?? String(cause));
+    this.step = step;
+  }
+}

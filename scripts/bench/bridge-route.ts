@@ -12,7 +12,19 @@ import { Cluster } from '../../test/helpers/cluster.ts';
 import { type Host, ip, Lab, type Netns } from '../../test/helpers/lab.ts';
 import { callFile } from '../../test/helpers/plugin.ts';
 import { call, pluginEnv, type Subject } from './calls.ts';
-import { BIN, median, ms, NODE22, REFERENCE, runAsync, table, timeSpawn, wallOf } from './lib.ts';
+import {
+  BIN,
+  median,
+  ms,
+  NODE22,
+  nodeFloor,
+  REFERENCE,
+  runAsync,
+  spread,
+  table,
+  timeSpawn,
+  wallOf,
+} from './lib.ts';
 
 const RUNS = 30;
 const WARM = 3;
@@ -186,11 +198,9 @@ async function parallel(impls: Impl[], what: string): Promise<void> {
   for (let round = 0; round < PARALLEL_ROUNDS; round++) {
     for (const impl of impls) add[impl.name]!.push(await wall(impl, 'ADD'));
     for (const impl of impls) del[impl.name]!.push(await wall(impl, 'DEL'));
-    floor.push(await wallOf(PARALLEL_N, PARALLEL, () => runAsync({ file: NODE22, args: ['-e', '0'] })));
+    floor.push(await nodeFloor(PARALLEL_N, PARALLEL));
   }
   const node = median(floor);
-  const spread = (xs: number[]) =>
-    `${ms(median(xs))} [${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)}]`;
   const row = (label: string, xs: Record<string, number[]>, goal: number, overFloor = false) => {
     const o = median(xs.ours!) - (overFloor ? node : 0);
     const r = median(xs.reference!);

@@ -2,7 +2,7 @@
 // netns of its own, with empty pod netns to attach; ADD then DEL interleaved across subjects.
 import { join } from 'node:path';
 import type { Lab, Netns } from '../../test/helpers/lab.ts';
-import { BIN, median, medianOf, ms, NODE22, REFERENCE, timeSpawn } from './lib.ts';
+import { BIN, median, ms, REFERENCE, timeSpawn } from './lib.ts';
 
 export const RUNS = 20;
 export const WARM = 3;
@@ -74,9 +74,6 @@ export function addDel(subjects: Subject[]): { add: number[]; del: number[] } {
   for (let i = 0; i < RUNS; i++) for (const [k, s] of subjects.entries()) del[k]!.push(call(s, 'DEL', i));
   return { add: add.map(median), del: del.map(median) };
 }
-
-/** A bare Node start (`node22 -e 0`, spawned directly), median of RUNS. */
-export const bareNode = () => medianOf(RUNS, () => timeSpawn({ file: NODE22, args: ['-e', '0'] }));
 
 /** ADD minus a bare Node start, next to the reference's ADD: the goal is ≤ 0.8×. */
 export const overNodeRow = (label: string, ours: number, node: number, reference: number): string[] => {

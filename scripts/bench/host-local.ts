@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BIN, median, ms, NODE22, REFERENCE, runAsync, table, timeSpawn, wallOf } from './lib.ts';
+import { BIN, median, ms, nodeFloor, REFERENCE, runAsync, spread, table, timeSpawn, wallOf } from './lib.ts';
 
 const PREFILLED = 10_000;
 const RUNS = 25;
@@ -118,10 +118,6 @@ export async function benchHostLocal(): Promise<void> {
   }
 }
 
-/** "median [min–max]" */
-const spread = (xs: number[]) =>
-  `${ms(median(xs))} [${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)}]`;
-
 function percentile(xs: number[], q: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
@@ -219,7 +215,7 @@ async function parallel(impls: Impl[], root: string, netns: string): Promise<Par
       out.waited[impl.name]!.push(...readTrace(trace, 1));
       rmSync(dir, { recursive: true, force: true });
     }
-    out.floor.push(await wallOf(PARALLEL_N, PARALLEL, () => runAsync({ file: NODE22, args: ['-e', '0'] })));
+    out.floor.push(await nodeFloor(PARALLEL_N, PARALLEL));
   }
   return out;
 }

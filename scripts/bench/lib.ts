@@ -84,3 +84,15 @@ export function table(title: string, header: string[], rows: string[][]): void {
   console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
   for (const r of rows) console.log(line(r));
 }
+
+/** "median [min–max]" of a few rounds. */
+export const spread = (xs: number[]) =>
+  `${ms(median(xs))} [${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)}]`;
+
+/** The Node floor: wall time of `n` bare starts (`node22 -e 0`) with `parallel` in flight. */
+export const nodeFloor = (n: number, parallel: number) =>
+  wallOf(n, parallel, () => runAsync({ file: NODE22, args: ['-e', '0'] }));
+
+/** A bare Node start (`node22 -e 0`, spawned directly), median of `runs`. */
+export const bareNode = (runs: number) =>
+  medianOf(runs, () => timeSpawn({ file: NODE22, args: ['-e', '0'] }));

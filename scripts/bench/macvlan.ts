@@ -4,8 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Lab } from '../../test/helpers/lab.ts';
-import { addDel, bareNode, overNodeRow, RUNS, subject, WARM } from './calls.ts';
-import { BIN, ms, REFERENCE, table } from './lib.ts';
+import { addDel, overNodeRow, RUNS, subject, WARM } from './calls.ts';
+import { BIN, bareNode, ms, REFERENCE, table } from './lib.ts';
 
 export async function benchMacvlan(): Promise<void> {
   const teardowns: (() => unknown)[] = [];
@@ -30,7 +30,7 @@ export async function benchMacvlan(): Promise<void> {
       await subject(lab, 'ref', `${REFERENCE}/macvlan`, conf('ref', 'macvlan'), RUNS),
     ];
     const { add, del } = addDel(subjects);
-    const node = bareNode();
+    const node = bareNode(RUNS);
     table(
       `macvlan ADD/DEL, sequential (median of ${RUNS} after ${WARM} warm-up, interleaved; each in its own host netns)`,
       ['what', 'ours', 'reference macvlan', 'ours / reference'],

@@ -1,11 +1,11 @@
 // Start-up: VERSION through the single executable next to a bare Node start and the Go reference.
 import { existsSync } from 'node:fs';
-import { BIN, medianOf, ms, NODE22, REFERENCE, table, timeSpawn } from './lib.ts';
+import { BIN, bareNode, medianOf, ms, REFERENCE, table, timeSpawn } from './lib.ts';
 
 export function benchStartup(runs = 30): void {
   const version = { CNI_COMMAND: 'VERSION' };
   const ours = medianOf(runs, () => timeSpawn({ file: `${BIN}/bridge-route`, env: version }));
-  const bare = medianOf(runs, () => timeSpawn({ file: NODE22, args: ['-e', '0'] }));
+  const bare = bareNode(runs);
   const rows = [
     ['cni-suite VERSION', ms(ours), `${(ours - bare).toFixed(1)} ms over bare Node (aim ≤ 5 ms)`],
     ['node22 -e 0', ms(bare), ''],

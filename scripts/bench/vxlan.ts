@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { Cluster } from '../../test/helpers/cluster.ts';
 import { ip, Lab, type Netns } from '../../test/helpers/lab.ts';
 import { compareThroughput, type Pair } from './bridge-route.ts';
-import { addDel, bareNode, common, overNodeRow, RUNS, type Subject, subject, WARM } from './calls.ts';
-import { BIN, ms, REFERENCE, table } from './lib.ts';
+import { addDel, common, overNodeRow, RUNS, type Subject, subject, WARM } from './calls.ts';
+import { BIN, bareNode, ms, REFERENCE, table } from './lib.ts';
 
 const IPERF_PAIRS = 5;
 type Teardown = () => unknown;
@@ -44,7 +44,7 @@ async function latency(lab: Lab, dir: string): Promise<void> {
     ),
   ];
   const { add, del } = addDel(subjects);
-  const node = bareNode();
+  const node = bareNode(RUNS);
   const vsRef = (row: string[]) => [row[0]!, row[1]!, '', row[2]!, row[3]!];
   table(
     `vxlan ADD/DEL, sequential (median of ${RUNS} after ${WARM} warm-up, interleaved; each in its own host netns)`,

@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { type Host, ip, type Lab } from './lab.ts';
+import { type Host, inNs, ip, type Lab } from './lab.ts';
 import { BIN, bin, ROOT, runChain } from './plugin.ts';
 
 export const AGENT_EXAMPLE = join(ROOT, 'conf-examples/agent.json');
@@ -299,26 +299,13 @@ export class Agent {
 }
 
 /** Runs `cni-suite agent <args>` to completion (init, leave, or a run expected to fail). */
-export function agentCommand(
+export async function agentCommand(
   netns: string,
   args: string[],
   timeoutMs = 30_000,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn('ip', ['netns', 'exec', netns, bin('cni-suite'), 'agent', ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: timeoutMs,
-    });
-    let stdout = '';
-    let stderr = '';
-    p.stdout?.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    p.stderr?.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    p.once('exit', (code) => resolve({ code, stdout, stderr }));
-  });
+  const r = await inNs(netns, bin('cni-suite'), ['agent', ...args], { reject: false, timeout: timeoutMs });
+  return { code: r.exitCode ?? null, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
 
 export const readJson = (path: string): unknown => JSON.parse(readFileSync(path, 'utf8'));

@@ -9,10 +9,10 @@
 // the lock until letting go, the caller runs at a raised priority (a root-only nice, a no-op
 // elsewhere), and so does its flock child, which inherits it. Measured with CNI_SUITE_LOCK_TRACE at
 // 50 host-local ADDs, 10 parallel: time held, median, from ~35 ms to ~20 ms (see README "Benchmarks").
-import { spawn } from 'node:child_process';
 import { closeSync, constants, openSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 import { CniError, ErrorCode } from '../cni/errors.js';
+import { childProcess } from './builtins.js';
 import { traceLock } from './lock-trace.js';
 
 export const LOCK_WAIT_SECONDS = 60;
@@ -84,7 +84,7 @@ function runFlock(
 ): Promise<{ status: number | null; stderr: string; error?: NodeJS.ErrnoException }> {
   return new Promise((resolve) => {
     // Only PATH: with a LANG, flock would load locale files first (a millisecond, on every call).
-    const child = spawn(file, ['-x', '-w', String(LOCK_WAIT_SECONDS), '3'], {
+    const child = childProcess().spawn(file, ['-x', '-w', String(LOCK_WAIT_SECONDS), '3'], {
       env: { PATH: process.env.PATH },
       stdio: ['ignore', 'ignore', 'pipe', fd],
     });

@@ -3,8 +3,9 @@
 // stays taken until the last `ip`/`nft` it started has exited; whoever waits for the lock (DEL)
 // then acts after them. Binding is a system call (no process start), the name is per network
 // namespace (the host netns the plugin runs in), and nothing is left on disk.
-import { createServer, type Server } from 'node:net';
+import type { Server } from 'node:net';
 import { CniError, ErrorCode } from '../cni/errors.js';
+import { net } from './builtins.js';
 import { traceLock } from './lock-trace.js';
 
 /** Descriptors of the locks held now; run() passes them to every child. */
@@ -48,7 +49,7 @@ function keep(server: Server): Release {
 
 function tryBind(path: string): Promise<Server | undefined> {
   return new Promise((resolve, reject) => {
-    const server = createServer();
+    const server = net().createServer();
     server.once('error', (e: NodeJS.ErrnoException) =>
       e.code === 'EADDRINUSE' ? resolve(undefined) : reject(e),
     );

@@ -2,8 +2,8 @@
 // captured, a time limit on every child, a failure thrown as CommandError carrying what the program said.
 // node:child_process rather than execa on this path: every ADD starts a Node process, and execa's
 // import and first call cost ~30 ms there (see README "Benchmarks"); execa serves scripts and tests.
-import { spawn } from 'node:child_process';
 import { CniError, ErrorCode } from '../cni/errors.js';
+import { childProcess } from './builtins.js';
 import { findExecutable } from './files.js';
 import { inheritedFds } from './lock.js';
 
@@ -86,7 +86,7 @@ export function run(file: string, args: readonly string[], opts: RunOptions = {}
       return;
     }
     // Children hold our locks too (see lock.ts), so a killed plugin's children still hold them.
-    const child = spawn(program, args, {
+    const child = childProcess().spawn(program, args, {
       env,
       stdio: ['pipe', 'pipe', 'pipe', ...inheritedFds()],
     });

@@ -4,7 +4,8 @@
 //   config asks for (masquerade, internal, isolation; portmap's DNAT will be one more). The whole is
 //   rewritten (flush + add, one transaction) whenever it may differ from what this host last
 //   applied, and by every GC, so concurrent ADDs converge and config changes apply; the chain of a
-//   fragment no longer asked for is deleted;
+//   fragment no longer asked for is deleted. While no rule reads the pod sets (no masquerade, not
+//   internal), they are kept empty, and DEL does not look in them;
 // - per attachment: its pod addresses as elements of the network's pod sets, with the attachment
 //   key as comment, so DEL and GC find them without the container.
 import { nftApply, nftList, nftString } from '../sys/nft.js';
@@ -136,6 +137,8 @@ export function networkScript(fw: FirewallSpec): string {
     if (wanted) lines.push(...fragmentRules(wanted, n, fw.network));
     else for (const { table, chain } of chains) lines.push(`delete chain ${table} ${chain}`);
   }
+  // Pod sets no rule reads stay empty (entries of an earlier config go): DEL need not look in them.
+  if (!usesPodSets(fw)) lines.push(`flush set ${INET} ${n.pods4}`, `flush set ${INET} ${n.pods6}`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -179,16 +182,29 @@ export async function ensureFirewall(
       // rules were removed behind our back: rewrite them below
     }
   }
-  await nftApply(rules + elements);
-  applied.record(rules);
+  await applyRules(fw, rules, elements);
 }
 
 /** Rewrites the network's rules unconditionally (GC: heals what was changed by hand). */
 export async function applyNetworkRules(fw: FirewallSpec): Promise<void> {
-  const rules = networkScript(fw);
-  await nftApply(rules);
-  stamp(fw.network, 'nft').record(rules);
+  await applyRules(fw, networkScript(fw), '');
 }
+
+/**
+ * Writes the rules (and elements) and stamps them. Whether the pod sets are read is stamped too,
+ * for DEL: as read before rules that read them go in, as unread only once they are in (and the
+ * sets emptied), so a DEL racing a config change looks rather than misses an entry.
+ */
+async function applyRules(fw: FirewallSpec, rules: string, elements: string): Promise<void> {
+  const podSets = stamp(fw.network, 'podsets');
+  if (usesPodSets(fw)) podSets.record(POD_SETS_READ);
+  await nftApply(rules + elements);
+  stamp(fw.network, 'nft').record(rules);
+  if (!usesPodSets(fw)) podSets.record(POD_SETS_UNREAD);
+}
+
+const POD_SETS_READ = 'read';
+const POD_SETS_UNREAD = 'unread';
 
 interface Element {
   set: string;
@@ -217,6 +233,15 @@ export function parseAttachments(network: string, nftables: readonly Record<stri
     }
   }
   return out;
+}
+
+/**
+ * Removes one attachment's pod-set elements (DEL). Nothing is looked for while the rules this host
+ * last applied for the network read no pod set: the sets were emptied then, and no ADD writes them.
+ */
+export async function removeAttachment(network: string, key: string): Promise<number> {
+  if (stamp(network, 'podsets').matches(POD_SETS_UNREAD)) return 0;
+  return removeAttachments(network, (k) => k === key);
 }
 
 /** Removes the elements of every attachment for which `drop(key)` is true; retried if a concurrent change races us. */

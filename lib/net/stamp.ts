@@ -7,7 +7,8 @@ import { networkTag, shortHash } from './attachment.js';
 
 const STAMP_DIR = '/run/cni-suite';
 
-export type StampKind = 'nft' | 'peers';
+/** nft: the network's rules; podsets: whether they read the pod sets; peers: routes and entries. */
+export type StampKind = 'nft' | 'podsets' | 'peers';
 
 export interface Stamp {
   /** True when `content` is what was last applied (and stamped). */

@@ -1,13 +1,23 @@
 // Regressions of the engine issue's defects, each on the real kernel through the built plugin, and
 // every verb after each: a repeated ADD, DEL with bad or missing inputs, GC's reach, peer input,
 // and two networks sharing a host.
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import t from 'tap';
 import { Cluster, type ClusterHost, leaseFiles, type Pod } from '../helpers/cluster.js';
 import { inNs, ip } from '../helpers/lab.js';
 import { callPlugin } from '../helpers/plugin.js';
+import type { Tap } from '../helpers/scenario.js';
 import { pings } from '../helpers/tcp.js';
 
 const withPrev = (c: Cluster, pod: Pod, extra: Record<string, unknown> = {}) => ({
@@ -26,6 +36,19 @@ const gcConf = (c: Cluster, host: ClusterHost, keep: Pod[], extra: Record<string
   'cni.dev/valid-attachments': keep.map((p) => ({ containerID: p.id, ifname: p.ifname })),
 });
 const nobody = { id: '', path: '', ifname: '' };
+
+/** A PATH holding ip, nsenter and flock, and an `nft` that logs each run before running the real one. */
+function nftLoggingPath(t: Tap): { path: string; runs: () => string[] } {
+  const dir = mkdtempSync(join(tmpdir(), 'cs-nftlog-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  for (const tool of ['/usr/sbin/ip', '/usr/bin/nsenter', '/usr/bin/flock'])
+    symlinkSync(tool, join(dir, basename(tool)));
+  const log = join(dir, 'runs');
+  writeFileSync(log, '');
+  writeFileSync(join(dir, 'nft'), `#!/bin/sh\necho "$*" >> ${log}\nexec /usr/sbin/nft "$@"\n`);
+  chmodSync(join(dir, 'nft'), 0o755);
+  return { path: dir, runs: () => readFileSync(log, 'utf8').split('\n').filter(Boolean) };
+}
 
 t.test('a repeated ADD of a live attachment is refused and leaves the live pod working', async (t) => {
   const c = await Cluster.create(t, { hosts: 1 });
@@ -252,11 +275,13 @@ t.test('an ADD that fails after creating the bridge removes it (nothing else use
 });
 
 t.test(
-  'ipMasq off: no pod-set entries (no nft run per ADD once the rules are in), and on again',
+  'ipMasq off: no pod-set entries (no nft run per ADD once the rules are in, none per DEL), and on again',
   async (t) => {
     const c = await Cluster.create(t, { hosts: 2 });
     const [h1, h2] = c.hosts as [ClusterHost, ClusterHost];
     const off = { ...c.conf(h1), ipMasq: false };
+    const early = await c.addPod(h1, 'm0');
+    t.match(await nftText(h1), early.id, 'positive control: with ipMasq the pod is in a pod set');
     const a = await c.addPod(h1, 'm1', off);
     const b = await c.addPod(h1, 'm2', off);
     const far = await c.addPod(h2, 'far');
@@ -264,6 +289,18 @@ t.test(
     t.ok(await pings(a.name, b.ip), 'pods on the host reach each other');
     t.ok(await pings(a.name, far.ip), 'and the other host');
     t.equal((await c.call(h1, 'CHECK', a, { ...off, prevResult: a.result })).exitCode, 0, 'CHECK passes');
+    const nft = nftLoggingPath(t);
+    const delVia = (pod: Pod, conf: Record<string, unknown>) =>
+      callPlugin('bridge-route', conf, {
+        command: 'DEL',
+        containerId: pod.id,
+        netns: pod.path,
+        ifname: 'eth0',
+        hostNetns: h1.name,
+        env: { PATH: nft.path },
+      });
+    t.equal((await delVia(b, off)).exitCode, 0, 'DEL with ipMasq off');
+    t.same(nft.runs(), [], 'runs no nft: the pod sets are empty while no rule reads them');
     // The same network with ipMasq on: the next ADD writes the masquerade rule and its entries.
     const on = await c.addPod(h1, 'm3', c.conf(h1));
     t.match(await nftText(h1), /masquerade/, 'ipMasq on again: the masquerade rule is back');
@@ -272,6 +309,9 @@ t.test(
       new RegExp(`${on.ip.replace(/\./g, '\\.')} comment`),
       'with the new pod in its set',
     );
-    for (const p of [a, b, on]) t.equal((await c.call(h1, 'DEL', p)).exitCode, 0, `DEL ${p.name}`);
+    t.equal((await delVia(on, c.conf(h1))).exitCode, 0, 'DEL with ipMasq on');
+    t.not(nft.runs().length, 0, 'positive control: that DEL looks in the pod sets (through the same PATH)');
+    t.notMatch(await nftText(h1), /comment/, 'and removes its entry');
+    for (const p of [early, a]) t.equal((await c.call(h1, 'DEL', p)).exitCode, 0, `DEL ${p.name}`);
   },
 );

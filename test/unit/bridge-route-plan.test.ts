@@ -130,6 +130,10 @@ t.test('firewall fragments follow the config; the script removes the chains not 
     /add rule bridge cni_suite n\w+_iso meta iifgroup \d+ meta oifgroup \d+ ip saddr 10\.244\.1\.2\/32/,
   );
   t.notMatch(networkScript(frag({})), /add rule bridge/, 'no isolation rule without isolation');
+  const podSetFlush = /flush set inet cni_suite n\w+_pods4\nflush set inet cni_suite n\w+_pods6\n/;
+  t.match(networkScript(frag({ ipMasq: false })), podSetFlush, 'no rule reads the pod sets: emptied');
+  t.notMatch(networkScript(frag({})), podSetFlush, 'masquerade reads them: kept');
+  t.notMatch(networkScript(frag({ internal: true })), podSetFlush, 'internal reads them: kept');
 });
 
 t.test('config errors name the field', async (t) => {

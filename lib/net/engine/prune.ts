@@ -10,7 +10,7 @@ import { holdLock, tryLock } from '../../sys/lock.js';
 import { NotInstalledError } from '../../sys/run.js';
 import { attachmentKey, attachmentLock, parseLinkAlias, peerLinkNetwork } from '../attachment.js';
 import type { NetworkConfig } from '../config.js';
-import { applyNetworkRules, removeAttachments } from '../firewall.js';
+import { applyNetworkRules, removeAttachment, removeAttachments } from '../firewall.js';
 import type { LinkSpec } from '../model.js';
 import { describePeers, parsePeerSource, readPeerSource } from '../peers.js';
 import { converge, readAll } from './host.js';
@@ -33,7 +33,7 @@ export async function del<C extends NetworkConfig>(p: NetPlugin<C>, req: Request
     const results = await Promise.allSettled([
       req.ipam?.del(),
       deleteLinks(p.attachmentLinks(att, req.netns)),
-      removeAttachments(att.network, (k) => k === key),
+      removeAttachment(att.network, key),
     ]);
     // Without `ip` the links cannot even be looked for: DEL releases what it can, says so, and
     // succeeds (a runtime could do nothing better with an error).

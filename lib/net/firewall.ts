@@ -150,14 +150,18 @@ export function networkScript(fw: FirewallSpec): string {
 export const usesPodSets = (fw: FirewallSpec): boolean =>
   fw.fragments.some((f) => f.kind === 'masquerade' || f.kind === 'internal');
 
-/** Lines adding an attachment's pod addresses to the network's pod sets. */
+/**
+ * Lines adding an attachment's pod addresses to the network's pod sets. An entry an earlier owner of
+ * the address left behind (its DEL could not reach nft) is replaced, not kept: adding an element
+ * that exists keeps its old comment, and GC would then take the new pod's entry for the stale one.
+ */
 export function attachmentScript(network: string, key: string, addresses: readonly string[]): string {
   const n = names(network);
   return addresses
-    .map(
-      (a) =>
-        `add element inet ${TABLE} ${ipFamily(a) === 4 ? n.pods4 : n.pods6} { ${a.split('/')[0]} comment ${nftString(key)} }\n`,
-    )
+    .map((a) => {
+      const element = `inet ${TABLE} ${ipFamily(a) === 4 ? n.pods4 : n.pods6} { ${a.split('/')[0]}`;
+      return `add element ${element} }\ndelete element ${element} }\nadd element ${element} comment ${nftString(key)} }\n`;
+    })
     .join('');
 }
 

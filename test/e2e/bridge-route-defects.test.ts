@@ -134,6 +134,41 @@ t.test(
 );
 
 t.test(
+  'an address taken again gets its own pod-set entry: one its earlier owner left is replaced, and GC keeps it',
+  async (t) => {
+    const c = await Cluster.create(t, { hosts: 1 });
+    const [h1] = c.hosts as [ClusterHost];
+    const old = await c.addPod(h1, 'old');
+    // DEL with no nft on its PATH: the lease and links go, the pod-set entry stays.
+    const noNft = mkdtempSync(join(tmpdir(), 'cs-nonft-'));
+    t.teardown(() => rmSync(noNft, { recursive: true, force: true }));
+    for (const tool of ['/usr/sbin/ip', '/usr/bin/nsenter', '/usr/bin/flock'])
+      symlinkSync(tool, join(noNft, basename(tool)));
+    const del = await callPlugin('bridge-route', c.conf(h1), {
+      command: 'DEL',
+      containerId: old.id,
+      netns: old.path,
+      ifname: 'eth0',
+      hostNetns: h1.name,
+      env: { PATH: noNft },
+    });
+    t.equal(del.exitCode, 0, `DEL without nft ${del.stdout}`);
+    t.match(await nftText(h1), old.id, 'the entry of the pod gone is left behind');
+    const address = (old.result.ips as { address: string }[])[0]!.address;
+    const reuse = await c.addPod(h1, 'reuse', { ...c.conf(h1), runtimeConfig: { ips: [address] } });
+    t.equal(reuse.ip, old.ip, 'a new pod takes the same address');
+    t.match(await nftText(h1), reuse.id, 'its entry carries its own key');
+    t.notMatch(await nftText(h1), old.id, "not the earlier owner's");
+    const gc = await c.call(h1, 'GC', nobody, gcConf(c, h1, [reuse]));
+    t.equal(gc.exitCode, 0, `GC keeping the new pod ${gc.stdout}`);
+    t.match(await nftText(h1), reuse.id, 'GC keeps its entry');
+    t.equal((await c.call(h1, 'CHECK', reuse, withPrev(c, reuse))).exitCode, 0, 'and CHECK passes');
+    t.equal((await c.call(h1, 'DEL', reuse)).exitCode, 0, 'DEL');
+    t.notMatch(await nftText(h1), /comment/, 'removes it');
+  },
+);
+
+t.test(
   'GC: IPAM GC runs when the peersFile is unreadable; links of any kind are found by alias',
   async (t) => {
     const c = await Cluster.create(t, { hosts: 1 });

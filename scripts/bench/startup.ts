@@ -1,4 +1,5 @@
-// Start-up: VERSION through the single executable next to a bare Node start and the Go reference.
+// Start-up: VERSION through the single executable next to a bare Node start and the Go reference
+// (and an earlier build, with BENCH_BASELINE=<its dist/bin>).
 import { existsSync } from 'node:fs';
 import { BIN, bareNode, medianOf, ms, REFERENCE, table, timeSpawn } from './lib.ts';
 
@@ -10,6 +11,16 @@ export function benchStartup(runs = 30): void {
     ['cni-suite VERSION', ms(ours), `${(ours - bare).toFixed(1)} ms over bare Node (aim ≤ 5 ms)`],
     ['node22 -e 0', ms(bare), ''],
   ];
+  // BENCH_BASELINE=<an earlier build's dist/bin>: its VERSION beside this one's.
+  const baseline = process.env.BENCH_BASELINE;
+  if (baseline) {
+    const before = medianOf(runs, () => timeSpawn({ file: `${baseline}/bridge-route`, env: version }));
+    rows.push([
+      'VERSION, the BENCH_BASELINE build',
+      ms(before),
+      `${(before - bare).toFixed(1)} ms over bare Node`,
+    ]);
+  }
   if (existsSync(`${REFERENCE}/bridge`)) {
     rows.push([
       'reference bridge VERSION',

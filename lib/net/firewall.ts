@@ -9,6 +9,7 @@
 // - per attachment: its pod addresses as elements of the network's pod sets, with the attachment
 //   key as comment, so DEL and GC find them without the container.
 import { nftApply, nftList, nftString } from '../sys/nft.js';
+import { NotInstalledError } from '../sys/run.js';
 import { networkGroup, networkTag } from './attachment.js';
 import { ipFamily } from './ip.js';
 import { stamp } from './stamp.js';
@@ -242,10 +243,32 @@ export function parseAttachments(network: string, nftables: readonly Record<stri
 /**
  * Removes one attachment's pod-set elements (DEL). Nothing is looked for while the rules this host
  * last applied for the network read no pod set: the sets were emptied then, and no ADD writes them.
+ * Given the addresses the attachment still holds, its elements are removed by address in one `nft`
+ * run (each added first, so that removing it cannot fail), without reading the sets; if that fails
+ * (the table or a set is gone), or without them, they are found by `key`.
  */
-export async function removeAttachment(network: string, key: string): Promise<number> {
-  if (stamp(network, 'podsets').matches(POD_SETS_UNREAD)) return 0;
-  return removeAttachments(network, (k) => k === key);
+export async function removeAttachment(
+  network: string,
+  key: string,
+  held?: readonly string[],
+): Promise<void> {
+  if (stamp(network, 'podsets').matches(POD_SETS_UNREAD)) return;
+  if (held?.length) {
+    const n = names(network);
+    const script = held
+      .map((a) => {
+        const element = `inet ${TABLE} ${ipFamily(a) === 4 ? n.pods4 : n.pods6} { ${a.split('/')[0]} }`;
+        return `add element ${element}\ndelete element ${element}\n`;
+      })
+      .join('');
+    try {
+      return await nftApply(script);
+    } catch (err) {
+      if (err instanceof NotInstalledError) return; // no nft: no entry can exist
+      // a set or the table is gone (deleted by hand): look by key below
+    }
+  }
+  await removeAttachments(network, (k) => k === key);
 }
 
 /** Removes the elements of every attachment for which `drop(key)` is true; retried if a concurrent change races us. */

@@ -98,12 +98,14 @@ export async function ip(args: readonly string[], opts: IpOptions = {}): Promise
   await run(file, argv);
 }
 
-/** Deletes a link; one already gone (or in a netns already gone) is success. */
-export async function ipLinkDelete(name: string, opts: IpOptions = {}): Promise<void> {
+/** Deletes a link; one already gone (or in a netns already gone) is success. True if it was there. */
+export async function ipLinkDelete(name: string, opts: IpOptions = {}): Promise<boolean> {
   try {
     await ip(['link', 'del', 'dev', name], opts);
+    return true;
   } catch (err) {
     if (!isNotFound(err)) throw err;
+    return false;
   }
 }
 

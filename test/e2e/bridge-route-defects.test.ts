@@ -169,6 +169,49 @@ t.test(
 );
 
 t.test(
+  "DEL of a live pod removes its pod-set entry by address (one nft run); a late second DEL leaves the address's next owner alone",
+  async (t) => {
+    const c = await Cluster.create(t, { hosts: 1 });
+    const [h1] = c.hosts as [ClusterHost];
+    const nft = nftLoggingPath(t);
+    const delVia = (pod: Pod, conf: Record<string, unknown>) =>
+      callPlugin('bridge-route', conf, {
+        command: 'DEL',
+        containerId: pod.id,
+        netns: pod.path,
+        ifname: 'eth0',
+        hostNetns: h1.name,
+        env: { PATH: nft.path },
+      });
+    const a = await c.addPod(h1, 'a');
+    const b = await c.addPod(h1, 'b');
+    t.match(await nftText(h1), a.id, 'positive control: the pod is in a pod set');
+    t.equal((await delVia(a, withPrev(c, a))).exitCode, 0, 'DEL with prevResult');
+    t.same(
+      nft.runs(),
+      ['-f -'],
+      'one nft run, no listing: the pod was live, so the addresses in prevResult were its own',
+    );
+    t.notMatch(await nftText(h1), a.id, 'its entry is gone');
+    t.match(await nftText(h1), b.id, "the other pod's entry stays");
+    // Without prevResult the entry is found by the attachment's key (listed first).
+    const before = nft.runs().length;
+    t.equal((await delVia(b, c.conf(h1))).exitCode, 0, 'DEL without prevResult');
+    t.match(nft.runs().slice(before), [/^-j list/], 'looks the entry up by its key');
+    t.notMatch(await nftText(h1), /comment/, 'and removes it');
+    // The address of a goes to a new pod; a DEL of a again (a runtime retrying) must not touch it.
+    const address = (a.result.ips as { address: string }[])[0]!.address;
+    const next = await c.addPod(h1, 'next', { ...c.conf(h1), runtimeConfig: { ips: [address] } });
+    t.equal(next.ip, a.ip, "a new pod holds the first pod's address");
+    t.equal((await delVia(a, withPrev(c, a))).exitCode, 0, 'a second DEL of the first pod, same prevResult');
+    t.match(await nftText(h1), next.id, "leaves the new pod's entry");
+    t.equal((await c.call(h1, 'CHECK', next, withPrev(c, next))).exitCode, 0, 'which checks out');
+    t.equal((await c.call(h1, 'DEL', next, withPrev(c, next))).exitCode, 0, 'DEL of the new pod');
+    t.notMatch(await nftText(h1), /comment/, 'nothing left');
+  },
+);
+
+t.test(
   'GC: IPAM GC runs when the peersFile is unreadable; links of any kind are found by alias',
   async (t) => {
     const c = await Cluster.create(t, { hosts: 1 });

@@ -17,24 +17,36 @@ import { converge, readAll } from './host.js';
 import { attachmentOf, type NetPlugin, routeOwner, uplinkFor } from './plugin.js';
 import { recordConverged } from './scope.js';
 
-/** Deletes links by name; one already gone is success. */
+/** Deletes links by name; one already gone is success. True if any of them was there. */
 export async function deleteLinks(
   links: readonly { name: string; netns?: string | undefined }[],
-): Promise<void> {
-  for (const l of links) await ipLinkDelete(l.name, { netns: l.netns });
+): Promise<boolean> {
+  let found = false;
+  for (const l of links) if (await ipLinkDelete(l.name, { netns: l.netns })) found = true;
+  return found;
 }
 
-/** Waits for the attachment's lock (a killed ADD's children may still run), then removes it all. */
+/**
+ * Waits for the attachment's lock (a killed ADD's children may still run), then removes it all, in
+ * this order: its links; its firewall entries; its addresses (IPAM). Each step runs whatever the
+ * one before did. Links still there mean the attachment was live until now, so the addresses in
+ * prevResult are still its own (nobody else can hold them before the release, which comes last):
+ * their entries are removed by address, in one `nft` run. Otherwise (a second DEL, an ADD that
+ * never finished, no prevResult) they are found by the attachment's key.
+ */
 export async function del<C extends NetworkConfig>(p: NetPlugin<C>, req: Request): Promise<void> {
   const att = attachmentOf(req);
   const key = attachmentKey(att);
   const release = await holdLock(attachmentLock(att));
   try {
-    const results = await Promise.allSettled([
-      req.ipam?.del(),
-      deleteLinks(p.attachmentLinks(att, req.netns)),
-      removeAttachment(att.network, key),
-    ]);
+    const links = await settle(deleteLinks(p.attachmentLinks(att, req.netns)));
+    const live = links.status === 'fulfilled' && links.value;
+    const addresses = live ? req.conf.prevResult?.ips.map((ip) => ip.address) : undefined;
+    const results = [
+      links,
+      await settle(removeAttachment(att.network, key, addresses)),
+      await settle(req.ipam?.del()),
+    ];
     // Without `ip` the links cannot even be looked for: DEL releases what it can, says so, and
     // succeeds (a runtime could do nothing better with an error).
     for (const r of results)
@@ -139,6 +151,9 @@ export async function convergeNetwork<C extends NetworkConfig>(
       `peers not on-link: ${describePeers(peers.filter((x) => failed.some((d) => d.peer === x.name)))}`,
     );
 }
+
+const settle = async <T>(step: Promise<T> | undefined): Promise<PromiseSettledResult<T | undefined>> =>
+  (await Promise.allSettled([step]))[0]!;
 
 function throwFirst(results: PromiseSettledResult<unknown>[]): void {
   const failed = results.find((r) => r.status === 'rejected');

@@ -59,7 +59,7 @@ export interface NetPlugin<C extends NetworkConfig = NetworkConfig> {
   directRoutes: boolean;
   /** CNI_ARGS keys the plugin reads. */
   knownArgs?: readonly string[];
-  /** Its plans have no firewall, so STATUS does not need nft. Default: true. */
+  /** Its plans have no firewall: STATUS does not need nft, DEL and GC do not look there. Default: true. */
   firewall?: boolean;
   /** Without an ipam section the pod gets no address (L2 only); default: ipam is required. */
   ipamOptional?: boolean;

@@ -44,7 +44,7 @@ export async function del<C extends NetworkConfig>(p: NetPlugin<C>, req: Request
     const addresses = live ? req.conf.prevResult?.ips.map((ip) => ip.address) : undefined;
     const results = [
       links,
-      await settle(removeAttachment(att.network, key, addresses)),
+      await settle(p.firewall === false ? undefined : removeAttachment(att.network, key, addresses)),
       await settle(req.ipam?.del()),
     ];
     // Without `ip` the links cannot even be looked for: DEL releases what it can, says so, and
@@ -72,7 +72,9 @@ export async function gc<C extends NetworkConfig>(p: NetPlugin<C>, req: Request)
   const stale = (key: string | undefined) => key !== undefined && !valid.has(key);
   const pruned = await Promise.allSettled([
     pruneLinks(network, stale, req),
-    removeAttachments(network, stale).then((n) => n && req.log.info(`GC: removed ${n} firewall entries`)),
+    p.firewall === false
+      ? undefined
+      : removeAttachments(network, stale).then((n) => n && req.log.info(`GC: removed ${n} firewall entries`)),
     req.ipam?.gc(),
   ]);
   const podsGone = req.attachments.length === 0;

@@ -30,7 +30,7 @@ export function benchStartup(runs = 30): void {
       k === 0
         ? `${(m - bare).toFixed(1)} ms over bare Node (aim ≤ 5 ms)`
         : what.includes('BASELINE')
-          ? `${(m - bare).toFixed(1)} ms over bare Node; this build ${(ours - m).toFixed(1)} ms apart`
+          ? `${(m - bare).toFixed(1)} ms over bare Node; this build minus it: ${(ours - m).toFixed(1)} ms`
           : '';
     return [what, ms(m), note];
   });

@@ -157,13 +157,18 @@ export const usesPodSets = (fw: FirewallSpec): boolean =>
  * that exists keeps its old comment, and GC would then take the new pod's entry for the stale one.
  */
 export function attachmentScript(network: string, key: string, addresses: readonly string[]): string {
-  const n = names(network);
   return addresses
     .map((a) => {
-      const element = `inet ${TABLE} ${ipFamily(a) === 4 ? n.pods4 : n.pods6} { ${a.split('/')[0]}`;
-      return `add element ${element} }\ndelete element ${element} }\nadd element ${element} comment ${nftString(key)} }\n`;
+      const [set, ip] = podElement(network, a);
+      return `add element ${set} { ${ip} }\ndelete element ${set} { ${ip} }\nadd element ${set} { ${ip} comment ${nftString(key)} }\n`;
     })
     .join('');
+}
+
+/** The pod set (`inet cni_suite <set>`) an address belongs in, and the address without its prefix. */
+function podElement(network: string, address: string): [set: string, ip: string] {
+  const n = names(network);
+  return [`${INET} ${ipFamily(address) === 4 ? n.pods4 : n.pods6}`, address.split('/')[0]!];
 }
 
 /**
@@ -254,11 +259,10 @@ export async function removeAttachment(
 ): Promise<void> {
   if (stamp(network, 'podsets').matches(POD_SETS_UNREAD)) return;
   if (held?.length) {
-    const n = names(network);
     const script = held
       .map((a) => {
-        const element = `inet ${TABLE} ${ipFamily(a) === 4 ? n.pods4 : n.pods6} { ${a.split('/')[0]} }`;
-        return `add element ${element}\ndelete element ${element}\n`;
+        const [set, ip] = podElement(network, a);
+        return `add element ${set} { ${ip} }\ndelete element ${set} { ${ip} }\n`;
       })
       .join('');
     try {

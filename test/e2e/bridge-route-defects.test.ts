@@ -37,18 +37,34 @@ const gcConf = (c: Cluster, host: ClusterHost, keep: Pod[], extra: Record<string
 });
 const nobody = { id: '', path: '', ifname: '' };
 
-/** A PATH holding ip, nsenter and flock, and an `nft` that logs each run before running the real one. */
-function nftLoggingPath(t: Tap): { path: string; runs: () => string[] } {
-  const dir = mkdtempSync(join(tmpdir(), 'cs-nftlog-'));
+/**
+ * A PATH holding ip, nsenter and flock, and either no `nft` or one that logs each run (its
+ * arguments, a line each) before running the real one.
+ */
+function toolsPath(t: Tap, nft: 'missing' | 'logged'): { path: string; nftRuns: () => string[] } {
+  const dir = mkdtempSync(join(tmpdir(), `cs-nft-${nft}-`));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   for (const tool of ['/usr/sbin/ip', '/usr/bin/nsenter', '/usr/bin/flock'])
     symlinkSync(tool, join(dir, basename(tool)));
   const log = join(dir, 'runs');
   writeFileSync(log, '');
-  writeFileSync(join(dir, 'nft'), `#!/bin/sh\necho "$*" >> ${log}\nexec /usr/sbin/nft "$@"\n`);
-  chmodSync(join(dir, 'nft'), 0o755);
-  return { path: dir, runs: () => readFileSync(log, 'utf8').split('\n').filter(Boolean) };
+  if (nft === 'logged') {
+    writeFileSync(join(dir, 'nft'), `#!/bin/sh\necho "$*" >> ${log}\nexec /usr/sbin/nft "$@"\n`);
+    chmodSync(join(dir, 'nft'), 0o755);
+  }
+  return { path: dir, nftRuns: () => readFileSync(log, 'utf8').split('\n').filter(Boolean) };
 }
+
+/** DEL of `pod` by bridge-route run with `path` as its PATH. */
+const delWithPath = (pod: Pod, conf: Record<string, unknown>, path: string) =>
+  callPlugin('bridge-route', conf, {
+    command: 'DEL',
+    containerId: pod.id,
+    netns: pod.path,
+    ifname: 'eth0',
+    hostNetns: pod.host.name,
+    env: { PATH: path },
+  });
 
 t.test('a repeated ADD of a live attachment is refused and leaves the live pod working', async (t) => {
   const c = await Cluster.create(t, { hosts: 1 });
@@ -113,19 +129,9 @@ t.test(
     }
     // No nft on the plugin's PATH: ip and the rest are there, nft is not.
     const pod = await c.addPod(h1, 'nonft');
-    const bin = mkdtempSync(join(tmpdir(), 'cs-nonft-'));
-    t.teardown(() => rmSync(bin, { recursive: true, force: true }));
-    for (const tool of ['/usr/sbin/ip', '/usr/bin/nsenter', '/usr/bin/flock'])
-      symlinkSync(tool, join(bin, basename(tool)));
+    const bin = toolsPath(t, 'missing').path;
     t.notOk(existsSync(join(bin, 'nft')), 'positive control: nft is really missing from that PATH');
-    const noNft = await callPlugin('bridge-route', c.conf(h1), {
-      command: 'DEL',
-      containerId: pod.id,
-      netns: pod.path,
-      ifname: 'eth0',
-      hostNetns: h1.name,
-      env: { PATH: bin },
-    });
+    const noNft = await delWithPath(pod, c.conf(h1), bin);
     t.equal(noNft.exitCode, 0, `DEL without nft ${noNft.stdout}`);
     t.same(await hostLinks(h1), [], 'every host link is gone');
     t.same(leaseFiles(h1), [], 'every lease is released');
@@ -140,18 +146,7 @@ t.test(
     const [h1] = c.hosts as [ClusterHost];
     const old = await c.addPod(h1, 'old');
     // DEL with no nft on its PATH: the lease and links go, the pod-set entry stays.
-    const noNft = mkdtempSync(join(tmpdir(), 'cs-nonft-'));
-    t.teardown(() => rmSync(noNft, { recursive: true, force: true }));
-    for (const tool of ['/usr/sbin/ip', '/usr/bin/nsenter', '/usr/bin/flock'])
-      symlinkSync(tool, join(noNft, basename(tool)));
-    const del = await callPlugin('bridge-route', c.conf(h1), {
-      command: 'DEL',
-      containerId: old.id,
-      netns: old.path,
-      ifname: 'eth0',
-      hostNetns: h1.name,
-      env: { PATH: noNft },
-    });
+    const del = await delWithPath(old, c.conf(h1), toolsPath(t, 'missing').path);
     t.equal(del.exitCode, 0, `DEL without nft ${del.stdout}`);
     t.match(await nftText(h1), old.id, 'the entry of the pod gone is left behind');
     const address = (old.result.ips as { address: string }[])[0]!.address;
@@ -173,37 +168,32 @@ t.test(
   async (t) => {
     const c = await Cluster.create(t, { hosts: 1 });
     const [h1] = c.hosts as [ClusterHost];
-    const nft = nftLoggingPath(t);
-    const delVia = (pod: Pod, conf: Record<string, unknown>) =>
-      callPlugin('bridge-route', conf, {
-        command: 'DEL',
-        containerId: pod.id,
-        netns: pod.path,
-        ifname: 'eth0',
-        hostNetns: h1.name,
-        env: { PATH: nft.path },
-      });
+    const nft = toolsPath(t, 'logged');
     const a = await c.addPod(h1, 'a');
     const b = await c.addPod(h1, 'b');
     t.match(await nftText(h1), a.id, 'positive control: the pod is in a pod set');
-    t.equal((await delVia(a, withPrev(c, a))).exitCode, 0, 'DEL with prevResult');
+    t.equal((await delWithPath(a, withPrev(c, a), nft.path)).exitCode, 0, 'DEL with prevResult');
     t.same(
-      nft.runs(),
+      nft.nftRuns(),
       ['-f -'],
       'one nft run, no listing: the pod was live, so the addresses in prevResult were its own',
     );
     t.notMatch(await nftText(h1), a.id, 'its entry is gone');
     t.match(await nftText(h1), b.id, "the other pod's entry stays");
     // Without prevResult the entry is found by the attachment's key (listed first).
-    const before = nft.runs().length;
-    t.equal((await delVia(b, c.conf(h1))).exitCode, 0, 'DEL without prevResult');
-    t.match(nft.runs().slice(before), [/^-j list/], 'looks the entry up by its key');
+    const before = nft.nftRuns().length;
+    t.equal((await delWithPath(b, c.conf(h1), nft.path)).exitCode, 0, 'DEL without prevResult');
+    t.match(nft.nftRuns().slice(before), [/^-j list/], 'looks the entry up by its key');
     t.notMatch(await nftText(h1), /comment/, 'and removes it');
     // The address of a goes to a new pod; a DEL of a again (a runtime retrying) must not touch it.
     const address = (a.result.ips as { address: string }[])[0]!.address;
     const next = await c.addPod(h1, 'next', { ...c.conf(h1), runtimeConfig: { ips: [address] } });
     t.equal(next.ip, a.ip, "a new pod holds the first pod's address");
-    t.equal((await delVia(a, withPrev(c, a))).exitCode, 0, 'a second DEL of the first pod, same prevResult');
+    t.equal(
+      (await delWithPath(a, withPrev(c, a), nft.path)).exitCode,
+      0,
+      'a second DEL of the first pod, same prevResult',
+    );
     t.match(await nftText(h1), next.id, "leaves the new pod's entry");
     t.equal((await c.call(h1, 'CHECK', next, withPrev(c, next))).exitCode, 0, 'which checks out');
     t.equal((await c.call(h1, 'DEL', next, withPrev(c, next))).exitCode, 0, 'DEL of the new pod');
@@ -367,18 +357,9 @@ t.test(
     t.ok(await pings(a.name, b.ip), 'pods on the host reach each other');
     t.ok(await pings(a.name, far.ip), 'and the other host');
     t.equal((await c.call(h1, 'CHECK', a, { ...off, prevResult: a.result })).exitCode, 0, 'CHECK passes');
-    const nft = nftLoggingPath(t);
-    const delVia = (pod: Pod, conf: Record<string, unknown>) =>
-      callPlugin('bridge-route', conf, {
-        command: 'DEL',
-        containerId: pod.id,
-        netns: pod.path,
-        ifname: 'eth0',
-        hostNetns: h1.name,
-        env: { PATH: nft.path },
-      });
-    t.equal((await delVia(b, off)).exitCode, 0, 'DEL with ipMasq off');
-    t.same(nft.runs(), [], 'runs no nft: the pod sets are empty while no rule reads them');
+    const nft = toolsPath(t, 'logged');
+    t.equal((await delWithPath(b, off, nft.path)).exitCode, 0, 'DEL with ipMasq off');
+    t.same(nft.nftRuns(), [], 'runs no nft: the pod sets are empty while no rule reads them');
     // The same network with ipMasq on: the next ADD writes the masquerade rule and its entries.
     const on = await c.addPod(h1, 'm3', c.conf(h1));
     t.match(await nftText(h1), /masquerade/, 'ipMasq on again: the masquerade rule is back');
@@ -387,8 +368,12 @@ t.test(
       new RegExp(`${on.ip.replace(/\./g, '\\.')} comment`),
       'with the new pod in its set',
     );
-    t.equal((await delVia(on, c.conf(h1))).exitCode, 0, 'DEL with ipMasq on');
-    t.not(nft.runs().length, 0, 'positive control: that DEL looks in the pod sets (through the same PATH)');
+    t.equal((await delWithPath(on, c.conf(h1), nft.path)).exitCode, 0, 'DEL with ipMasq on');
+    t.not(
+      nft.nftRuns().length,
+      0,
+      'positive control: that DEL looks in the pod sets (through the same PATH)',
+    );
     t.notMatch(await nftText(h1), /comment/, 'and removes its entry');
     for (const p of [early, a]) t.equal((await c.call(h1, 'DEL', p)).exitCode, 0, `DEL ${p.name}`);
   },

@@ -252,11 +252,7 @@ export function parseAttachments(network: string, nftables: readonly Record<stri
  * run (each added first, so that removing it cannot fail), without reading the sets; if that fails
  * (the table or a set is gone), or without them, they are found by `key`.
  */
-export async function removeAttachment(
-  network: string,
-  key: string,
-  held?: readonly string[],
-): Promise<void> {
+export async function removeEntriesOf(network: string, key: string, held?: readonly string[]): Promise<void> {
   if (stamp(network, 'podsets').matches(POD_SETS_UNREAD)) return;
   if (held?.length) {
     const script = held

@@ -10,7 +10,7 @@ import { holdLock, tryLock } from '../../sys/lock.js';
 import { NotInstalledError } from '../../sys/run.js';
 import { attachmentKey, attachmentLock, parseLinkAlias, peerLinkNetwork } from '../attachment.js';
 import type { NetworkConfig } from '../config.js';
-import { applyNetworkRules, removeAttachment, removeAttachments } from '../firewall.js';
+import { applyNetworkRules, removeAttachments, removeEntriesOf } from '../firewall.js';
 import type { LinkSpec } from '../model.js';
 import { describePeers, parsePeerSource, readPeerSource } from '../peers.js';
 import { converge, readAll } from './host.js';
@@ -44,7 +44,7 @@ export async function del<C extends NetworkConfig>(p: NetPlugin<C>, req: Request
     const addresses = live ? req.conf.prevResult?.ips.map((ip) => ip.address) : undefined;
     const results = [
       links,
-      await settle(p.firewall === false ? undefined : removeAttachment(att.network, key, addresses)),
+      await settle(p.firewall === false ? undefined : removeEntriesOf(att.network, key, addresses)),
       await settle(req.ipam?.del()),
     ];
     // Without `ip` the links cannot even be looked for: DEL releases what it can, says so, and

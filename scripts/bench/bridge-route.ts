@@ -13,10 +13,10 @@ import { type Host, ip, Lab, type Netns } from '../../test/helpers/lab.ts';
 import { callFile } from '../../test/helpers/plugin.ts';
 import { call, pluginEnv, type Subject } from './calls.ts';
 import {
+  BARE_NODE,
   BIN,
   median,
   ms,
-  NODE22,
   nodeFloor,
   REFERENCE,
   runAsync,
@@ -133,7 +133,7 @@ function latency(impls: Impl[]): void {
   for (let i = 0; i < RUNS; i++) {
     for (const impl of impls) add[impl.name]!.push(call(impl, 'ADD', i));
     for (const impl of impls) nsExec[impl.name]!.push(exec(impl));
-    bare.push(timeSpawn({ file: NODE22, args: ['-e', '0'] }));
+    bare.push(timeSpawn(BARE_NODE));
   }
   for (let i = 0; i < RUNS; i++) for (const impl of impls) del[impl.name]!.push(call(impl, 'DEL', i));
   if (BASELINE) baselineTable('sequential, median of each', { ADD: add, DEL: del });

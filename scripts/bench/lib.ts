@@ -89,10 +89,11 @@ export function table(title: string, header: string[], rows: string[][]): void {
 export const spread = (xs: number[]) =>
   `${ms(median(xs))} [${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)}]`;
 
-/** The Node floor: wall time of `n` bare starts (`node22 -e 0`) with `parallel` in flight. */
-export const nodeFloor = (n: number, parallel: number) =>
-  wallOf(n, parallel, () => runAsync({ file: NODE22, args: ['-e', '0'] }));
+/** A bare Node start: what every call of ours pays before any of its own work. */
+export const BARE_NODE: Spawn = { file: NODE22, args: ['-e', '0'] };
+
+/** The Node floor: wall time of `n` bare starts with `parallel` in flight. */
+export const nodeFloor = (n: number, parallel: number) => wallOf(n, parallel, () => runAsync(BARE_NODE));
 
 /** A bare Node start (`node22 -e 0`, spawned directly), median of `runs`. */
-export const bareNode = (runs: number) =>
-  medianOf(runs, () => timeSpawn({ file: NODE22, args: ['-e', '0'] }));
+export const bareNode = (runs: number) => medianOf(runs, () => timeSpawn(BARE_NODE));

@@ -2,7 +2,7 @@
 // (and an earlier build, with BENCH_BASELINE=<its dist/bin>), interleaved run by run so that the
 // machine's drifts touch every figure alike.
 import { existsSync } from 'node:fs';
-import { BIN, median, ms, NODE22, REFERENCE, type Spawn, table, timeSpawn } from './lib.ts';
+import { BARE_NODE, BIN, median, ms, REFERENCE, type Spawn, table, timeSpawn } from './lib.ts';
 
 const WARM = 3;
 
@@ -10,7 +10,7 @@ export function benchStartup(runs = 30): void {
   const env = { CNI_COMMAND: 'VERSION' };
   const subjects: [string, Spawn][] = [
     ['cni-suite VERSION', { file: `${BIN}/bridge-route`, env }],
-    ['node22 -e 0', { file: NODE22, args: ['-e', '0'] }],
+    ['node22 -e 0', BARE_NODE],
   ];
   const baseline = process.env.BENCH_BASELINE;
   if (baseline)

@@ -106,6 +106,7 @@ export function bridgedPlan(
     firewall: {
       network: cfg.network,
       cluster: [...cfg.clusterCIDR, ...cfg.podCIDRs, ...peers.map((p) => p.podCIDR)],
+      podCIDRs: cfg.podCIDRs,
       fragments: fragments(cfg),
     },
     interfaces: [

@@ -4,14 +4,17 @@
 //   config asks for (masquerade, internal, isolation; portmap's DNAT will be one more). The whole is
 //   rewritten (flush + add, one transaction) whenever it may differ from what this host last
 //   applied, and by every GC, so concurrent ADDs converge and config changes apply; the chain of a
-//   fragment no longer asked for is deleted. While no rule reads the pod sets (no masquerade, not
-//   internal), they are kept empty, and DEL does not look in them;
-// - per attachment: its pod addresses as elements of the network's pod sets, with the attachment
-//   key as comment, so DEL and GC find them without the container.
+//   fragment no longer asked for is deleted. Masquerade and internal match pod traffic by this
+//   host's pod subnets, as flannel and Calico do, so an ADD or DEL starts no `nft` once the rules
+//   are in;
+// - per attachment, only when the config names no pod subnet (an IPAM it does not describe): its
+//   pod addresses as elements of the network's pod sets, with the attachment key as comment, so
+//   DEL and GC find them without the container. While no rule reads the pod sets, they are kept
+//   empty, and DEL does not look in them.
 import { nftApply, nftList, nftString } from '../sys/nft.js';
 import { NotInstalledError } from '../sys/run.js';
 import { networkGroup, networkTag } from './attachment.js';
-import { ipFamily } from './ip.js';
+import { cidrContains, ipFamily } from './ip.js';
 import { stamp } from './stamp.js';
 
 const TABLE = 'cni_suite';
@@ -38,6 +41,9 @@ export interface FirewallSpec {
   network: string;
   /** Destinations that are never NATed or dropped: the whole pod network across hosts. */
   cluster: readonly string[];
+  /** This host's pod subnets: pod traffic is matched by them. Without any, by the pod sets, which
+   *  each ADD fills with its addresses. */
+  podCIDRs: readonly string[];
   fragments: readonly Fragment[];
 }
 
@@ -82,22 +88,22 @@ const FRAGMENT_CHAINS: { [K in Fragment['kind']]: (n: Names) => Chain[] } = {
 };
 
 /** A fragment's rules, in its chains. */
-function fragmentRules(f: Fragment, n: Names, network: string): string[] {
+function fragmentRules(f: Fragment, n: Names, fw: FirewallSpec): string[] {
   const [first] = FRAGMENT_CHAINS[f.kind](n);
   const rule = (r: string, c: Chain = first!) => `add rule ${c.table} ${c.chain} ${r}`;
   switch (f.kind) {
     case 'untracked':
       return FRAGMENT_CHAINS.untracked(n).map((c) => rule(`udp dport ${f.port} notrack`, c));
     case 'masquerade':
-      return families(n).map(([fam, pods, cluster]) =>
-        rule(`${fam} saddr @${pods} ${fam} daddr != @${cluster} masquerade`),
+    case 'internal': {
+      const verdict = f.kind === 'masquerade' ? 'masquerade' : 'drop';
+      return podSources(fw, n).map(([fam, pods, cluster]) =>
+        rule(`${fam} saddr ${pods} ${fam} daddr != @${cluster} ${verdict}`),
       );
-    case 'internal':
-      return families(n).map(([fam, pods, cluster]) =>
-        rule(`${fam} saddr @${pods} ${fam} daddr != @${cluster} drop`),
-      );
+    }
     case 'isolation': {
-      const ports = `meta iifgroup ${networkGroup(network)} meta oifgroup ${networkGroup(network)}`;
+      const group = networkGroup(fw.network);
+      const ports = `meta iifgroup ${group} meta oifgroup ${group}`;
       // ARP must pass for allowed pairs to find each other; it carries no payload between pods.
       const lines = f.allow.length ? [rule(`${ports} ether type arp accept`)] : [];
       for (const { from, to } of f.allow) {
@@ -108,6 +114,18 @@ function fragmentRules(f: Fragment, n: Names, network: string): string[] {
       return [...lines, rule(`${ports} drop`)];
     }
   }
+}
+
+/**
+ * Per family: how a rule matches the network's pods (this host's pod subnets of that family, or
+ * the pod set when the config names no pod subnet at all), and the cluster set.
+ */
+function podSources(fw: FirewallSpec, n: Names): [family: string, pods: string, cluster: string][] {
+  return families(n).flatMap(([fam, pods, cluster]) => {
+    if (!fw.podCIDRs.length) return [[fam, `@${pods}`, cluster]];
+    const cidrs = fw.podCIDRs.filter((c) => ipFamily(c) === (fam === 'ip' ? 4 : 6));
+    return cidrs.length ? [[fam, `{ ${cidrs.join(', ')} }`, cluster]] : [];
+  });
 }
 
 /** The nft script that (re)writes the network's sets and fragment chains; idempotent. */
@@ -135,7 +153,7 @@ export function networkScript(fw: FirewallSpec): string {
     // Added first so that flushing or deleting them cannot fail.
     for (const { table, chain, hook } of chains)
       lines.push(`add chain ${table} ${chain} { ${hook}; policy accept; }`, `flush chain ${table} ${chain}`);
-    if (wanted) lines.push(...fragmentRules(wanted, n, fw.network));
+    if (wanted) lines.push(...fragmentRules(wanted, n, fw));
     else for (const { table, chain } of chains) lines.push(`delete chain ${table} ${chain}`);
   }
   // Pod sets no rule reads stay empty (entries of an earlier config go): DEL need not look in them.
@@ -144,12 +162,21 @@ export function networkScript(fw: FirewallSpec): string {
 }
 
 /**
- * Do the network's rules match on its pod sets (masquerade, internal)? Without them (ipMasq off,
- * not internal) an attachment's addresses are not written there: its ADD and CHECK start no `nft`
- * once the rules are in place (DEL and GC still look, in case the config changed since).
+ * Do the network's rules match on its pod sets (masquerade or internal, and no pod subnet named)?
+ * Without that, an attachment's addresses are not written there: its ADD, CHECK and DEL start no
+ * `nft` once the rules are in place (GC still looks, in case the config changed since).
  */
-export const usesPodSets = (fw: FirewallSpec): boolean =>
+export const usesPodSets = (fw: FirewallSpec): boolean => !fw.podCIDRs.length && matchesPods(fw);
+
+/** Does a rule of the network match its pods' traffic (masquerade, internal)? */
+const matchesPods = (fw: FirewallSpec): boolean =>
   fw.fragments.some((f) => f.kind === 'masquerade' || f.kind === 'internal');
+
+/** The addresses that rules matching by the pod subnets do not cover (none when no rule reads). */
+export function unmatchedAddresses(fw: FirewallSpec, addresses: readonly string[]): string[] {
+  if (!fw.podCIDRs.length || !matchesPods(fw)) return [];
+  return addresses.filter((a) => !fw.podCIDRs.some((c) => cidrContains(c, a.split('/')[0]!)));
+}
 
 /**
  * Lines adding an attachment's pod addresses to the network's pod sets. An entry an earlier owner of
@@ -172,9 +199,17 @@ function podElement(network: string, address: string): [set: string, ip: string]
 }
 
 /**
+ * How long ADD trusts the rules this host applied to be in place: an ADD after that writes them
+ * again (one `nft` run), restoring a table removed by hand or a ruleset flushed by a firewall reload
+ * even when no ADD writes pod-set elements. GC always writes them.
+ */
+export const RULES_TRUSTED_MS = 30_000;
+
+/**
  * The network's rules and one attachment's addresses, in one transaction. When the rules are what
- * this host last applied, only the addresses are added (half the cost), or nothing at all when no
- * rule reads the pod sets; if adding finds the table or a set gone, everything is written again.
+ * this host applied in the last RULES_TRUSTED_MS, only the addresses are added (half the cost), or
+ * nothing at all when no rule reads the pod sets; if adding finds the table or a set gone,
+ * everything is written again.
  */
 export async function ensureFirewall(
   fw: FirewallSpec,
@@ -184,7 +219,7 @@ export async function ensureFirewall(
   const rules = networkScript(fw);
   const elements = usesPodSets(fw) ? attachmentScript(fw.network, key, addresses) : '';
   const applied = stamp(fw.network, 'nft');
-  if (applied.matches(rules)) {
+  if (applied.matches(rules, RULES_TRUSTED_MS)) {
     if (!elements) return;
     try {
       return await nftApply(elements);

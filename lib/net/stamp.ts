@@ -1,6 +1,7 @@
 // Digests of what this host last applied for a network, so a call can skip rewriting state that
 // has not changed: the nft rules, the routes and entries to other hosts. Kept on tmpfs (gone at
 // reboot, like the state) per network and netns (netns "hosts" on one machine share /run).
+import { statSync } from 'node:fs';
 import { readRegularFile, writeFileAtomic } from '../sys/files.js';
 import { ownNetnsId } from '../sys/netns.js';
 import { networkTag, shortHash } from './attachment.js';
@@ -11,8 +12,8 @@ const STAMP_DIR = '/run/cni-suite';
 export type StampKind = 'nft' | 'podsets' | 'peers';
 
 export interface Stamp {
-  /** True when `content` is what was last applied (and stamped). */
-  matches(content: string): boolean;
+  /** True when `content` is what was last applied (and stamped), at most `maxAgeMs` ago. */
+  matches(content: string, maxAgeMs?: number): boolean;
   /** Records `content` as applied. Best effort: without a stamp the next call does the full work. */
   record(content: string): void;
 }
@@ -21,7 +22,7 @@ export function stamp(network: string, kind: StampKind): Stamp {
   const netns = ownNetnsId();
   const file = netns ? `${STAMP_DIR}/${networkTag(network)}-${netns}.${kind}` : undefined;
   return {
-    matches: (content) => file !== undefined && readStamp(file) === shortHash(content),
+    matches: (content, maxAgeMs) => file !== undefined && readStamp(file, maxAgeMs) === shortHash(content),
     record: (content) => {
       if (!file) return;
       try {
@@ -33,8 +34,10 @@ export function stamp(network: string, kind: StampKind): Stamp {
   };
 }
 
-function readStamp(file: string): string | undefined {
+function readStamp(file: string, maxAgeMs = Number.POSITIVE_INFINITY): string | undefined {
   try {
+    if (maxAgeMs !== Number.POSITIVE_INFINITY && Date.now() - statSync(file).mtimeMs > maxAgeMs)
+      return undefined;
     return readRegularFile(file, 64);
   } catch {
     return undefined;

@@ -37,6 +37,7 @@ export function plan({ cfg, att, netns, uplink, ipam, peers, remote }: PlanInput
     ? {
         network: cfg.network,
         cluster: [...cfg.clusterCIDR, ...cfg.podCIDRs, ...peers.map((p) => p.podCIDR)],
+        podCIDRs: cfg.podCIDRs,
         fragments,
       }
     : undefined;

@@ -15,10 +15,10 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import t from 'tap';
 import { Cluster, type ClusterHost, leaseFiles, type Pod } from '../helpers/cluster.js';
-import { inNs, ip } from '../helpers/lab.js';
+import { inNs, ip, OUTSIDE_IP } from '../helpers/lab.js';
 import { callPlugin } from '../helpers/plugin.js';
 import type { Tap } from '../helpers/scenario.js';
-import { pings } from '../helpers/tcp.js';
+import { pings, tcpSend, tcpServer } from '../helpers/tcp.js';
 
 const withPrev = (c: Cluster, pod: Pod, extra: Record<string, unknown> = {}) => ({
   ...c.conf(pod.host, extra),
@@ -55,19 +55,26 @@ function toolsPath(t: Tap, nft: 'missing' | 'logged'): { path: string; nftRuns: 
   return { path: dir, nftRuns: () => readFileSync(log, 'utf8').split('\n').filter(Boolean) };
 }
 
-/** DEL of `pod` by bridge-route run with `path` as its PATH. */
-const delWithPath = (pod: Pod, conf: Record<string, unknown>, path: string) =>
+/** `command` for `pod` by bridge-route run with `path` as its PATH. */
+const callWithPath = (
+  command: string,
+  pod: { id: string; path: string; host: ClusterHost },
+  conf: Record<string, unknown>,
+  path: string,
+) =>
   callPlugin('bridge-route', conf, {
-    command: 'DEL',
+    command,
     containerId: pod.id,
     netns: pod.path,
     ifname: 'eth0',
     hostNetns: pod.host.name,
     env: { PATH: path },
   });
+const delWithPath = (pod: Pod, conf: Record<string, unknown>, path: string) =>
+  callWithPath('DEL', pod, conf, path);
 
 t.test('a repeated ADD of a live attachment is refused and leaves the live pod working', async (t) => {
-  const c = await Cluster.create(t, { hosts: 1 });
+  const c = await Cluster.create(t, { hosts: 1, podSets: true });
   const [h1] = c.hosts as [ClusterHost];
   const a = await c.addPod(h1, 'a');
   const b = await c.addPod(h1, 'b');
@@ -104,7 +111,7 @@ t.test(
 t.test(
   'DEL is total: ADD-time config errors, a malformed prevResult, a vanished netns, no nft',
   async (t) => {
-    const c = await Cluster.create(t, { hosts: 1 });
+    const c = await Cluster.create(t, { hosts: 1, podSets: true });
     const [h1] = c.hosts as [ClusterHost];
     const cases: [string, (pod: Pod) => Promise<Record<string, unknown>>][] = [
       ['config that ADD refuses', async () => c.conf(h1, { isolation: 'total', mtu: 20, peers: 'none' })],
@@ -142,7 +149,7 @@ t.test(
 t.test(
   'an address taken again gets its own pod-set entry: one its earlier owner left is replaced, and GC keeps it',
   async (t) => {
-    const c = await Cluster.create(t, { hosts: 1 });
+    const c = await Cluster.create(t, { hosts: 1, podSets: true });
     const [h1] = c.hosts as [ClusterHost];
     const old = await c.addPod(h1, 'old');
     // DEL with no nft on its PATH: the lease and links go, the pod-set entry stays.
@@ -150,7 +157,7 @@ t.test(
     t.equal(del.exitCode, 0, `DEL without nft ${del.stdout}`);
     t.match(await nftText(h1), old.id, 'the entry of the pod gone is left behind');
     const address = (old.result.ips as { address: string }[])[0]!.address;
-    const reuse = await c.addPod(h1, 'reuse', { ...c.conf(h1), runtimeConfig: { ips: [address] } });
+    const reuse = await c.addPod(h1, 'reuse', c.conf(h1, { runtimeConfig: { ips: [address] } }));
     t.equal(reuse.ip, old.ip, 'a new pod takes the same address');
     t.match(await nftText(h1), reuse.id, 'its entry carries its own key');
     t.notMatch(await nftText(h1), old.id, "not the earlier owner's");
@@ -166,7 +173,7 @@ t.test(
 t.test(
   "DEL of a live pod removes its pod-set entry by address (one nft run); a late second DEL leaves the address's next owner alone",
   async (t) => {
-    const c = await Cluster.create(t, { hosts: 1 });
+    const c = await Cluster.create(t, { hosts: 1, podSets: true });
     const [h1] = c.hosts as [ClusterHost];
     const nft = toolsPath(t, 'logged');
     const a = await c.addPod(h1, 'a');
@@ -187,7 +194,7 @@ t.test(
     t.notMatch(await nftText(h1), /comment/, 'and removes it');
     // The address of a goes to a new pod; a DEL of a again (a runtime retrying) must not touch it.
     const address = (a.result.ips as { address: string }[])[0]!.address;
-    const next = await c.addPod(h1, 'next', { ...c.conf(h1), runtimeConfig: { ips: [address] } });
+    const next = await c.addPod(h1, 'next', c.conf(h1, { runtimeConfig: { ips: [address] } }));
     t.equal(next.ip, a.ip, "a new pod holds the first pod's address");
     t.equal(
       (await delWithPath(a, withPrev(c, a), nft.path)).exitCode,
@@ -204,7 +211,7 @@ t.test(
 t.test(
   'GC: IPAM GC runs when the peersFile is unreadable; links of any kind are found by alias',
   async (t) => {
-    const c = await Cluster.create(t, { hosts: 1 });
+    const c = await Cluster.create(t, { hosts: 1, podSets: true });
     const [h1] = c.hosts as [ClusterHost];
     const keep = await c.addPod(h1, 'keep');
     const stale = await c.addPod(h1, 'stale');
@@ -307,7 +314,7 @@ t.test(
 t.test(
   'a 128-character container ID: its firewall key is a hash (an nft comment holds 128 bytes)',
   async (t) => {
-    const c = await Cluster.create(t, { hosts: 1 });
+    const c = await Cluster.create(t, { hosts: 1, podSets: true });
     const [h1] = c.hosts as [ClusterHost];
     const ns = await c.lab.container('long');
     const pod = { id: `c${'0123456789abcdef'.repeat(8)}`.slice(0, 128), path: ns.path, ifname: 'eth0' };
@@ -345,7 +352,7 @@ t.test('an ADD that fails after creating the bridge removes it (nothing else use
 t.test(
   'ipMasq off: no pod-set entries (no nft run per ADD once the rules are in, none per DEL), and on again',
   async (t) => {
-    const c = await Cluster.create(t, { hosts: 2 });
+    const c = await Cluster.create(t, { hosts: 2, podSets: true });
     const [h1, h2] = c.hosts as [ClusterHost, ClusterHost];
     const off = { ...c.conf(h1), ipMasq: false };
     const early = await c.addPod(h1, 'm0');
@@ -376,5 +383,50 @@ t.test(
     );
     t.notMatch(await nftText(h1), /comment/, 'and removes its entry');
     for (const p of [early, a]) t.equal((await c.call(h1, 'DEL', p)).exitCode, 0, `DEL ${p.name}`);
+  },
+);
+
+t.test(
+  "ipMasq by this host's pod subnet: once the rules are in, ADD and DEL start no nft; a config change empties the pod sets",
+  async (t) => {
+    const c = await Cluster.create(t, { hosts: 1 });
+    const [h1] = c.hosts as [ClusterHost];
+    // The same network, first from a config naming no pod subnet: its pod's address is in a pod set.
+    const unnamed = {
+      ...c.conf(h1),
+      peers: [],
+      ipam: { type: 'host-local', dataDir: h1.dataDir },
+      runtimeConfig: { ipRanges: [[{ subnet: h1.podCIDR }]] },
+    };
+    const old = await c.addPod(h1, 'old', unnamed);
+    t.match(await nftText(h1), old.id, 'positive control: without a pod subnet the pod is in a pod set');
+    t.match(await nftText(h1), /ip saddr @\w+_pods4 ip daddr != @\w+_cluster4 masquerade/);
+    const first = await c.addPod(h1, 'first');
+    const rules = await nftText(h1);
+    t.match(rules, /ip saddr 10\.244\.1\.0\/24 ip daddr != @\w+_cluster4 masquerade/, 'by the subnet now');
+    t.notMatch(rules, /comment/, 'and the pod sets are emptied');
+    const nft = toolsPath(t, 'logged');
+    const ns = await c.lab.container('next');
+    const next = { id: `${c.lab.prefix}-next`, path: ns.path, host: h1 };
+    const add = await callWithPath('ADD', next, c.conf(h1), nft.path);
+    t.equal(add.exitCode, 0, `ADD ${add.stdout}`);
+    t.same(nft.nftRuns(), [], 'the ADD ran no nft');
+    await tcpServer(c.outside.name, 7010);
+    for (const pod of [first, old]) {
+      t.same(
+        await tcpSend(pod.name, OUTSIDE_IP, 7010),
+        { from: h1.ip, bytes: 100_000 },
+        `the outside sees the host's address for ${pod.name}`,
+      );
+    }
+    const addr = ((add.json?.ips ?? []) as { address: string }[])[0]!.address.split('/')[0]!;
+    t.ok(await pings(ns.name, first.ip), `the new pod (${addr}) reaches its neighbour`);
+    for (const pod of [next, first, old]) {
+      const del = await callWithPath('DEL', pod, c.conf(h1), nft.path);
+      t.equal(del.exitCode, 0, `DEL ${pod.id} ${del.stdout}`);
+    }
+    t.same(nft.nftRuns(), [], 'no DEL ran nft');
+    t.same(leaseFiles(h1), [], 'every lease is released');
+    t.same(await hostLinks(h1), [], 'every host link is gone');
   },
 );

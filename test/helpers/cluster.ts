@@ -38,6 +38,11 @@ export interface ClusterOptions {
   plugin?: string;
   /** 'routed': every host on its own subnet behind a router (no shared L2 segment). */
   underlay?: 'switch' | 'routed';
+  /**
+   * The config names no pod subnet (host-local's range comes from `runtimeConfig.ipRanges`, peers
+   * list only the other hosts), so the firewall keeps each pod's addresses in the pod sets.
+   */
+  podSets?: boolean;
 }
 
 export class Cluster {
@@ -70,15 +75,24 @@ export class Cluster {
 
   /** The network config a host's runtime would hold. */
   conf(host: ClusterHost, extra: Record<string, unknown> = {}): Record<string, unknown> {
+    const ranges = [[{ subnet: host.podCIDR }]];
+    const named = !this.opts.podSets;
+    const runtimeConfig = {
+      ...(named ? {} : { ipRanges: ranges }),
+      ...(extra.runtimeConfig as Record<string, unknown> | undefined),
+    };
     return {
       cniVersion: '1.0.0',
       name: 'podnet',
       type: this.opts.plugin ?? 'bridge-route',
       clusterCIDR: CLUSTER_CIDR,
-      peers: this.hosts.map((h) => ({ name: h.name, nodeIP: h.ip, podCIDR: h.podCIDR })),
-      ipam: { type: 'host-local', ranges: [[{ subnet: host.podCIDR }]], dataDir: host.dataDir },
+      peers: this.hosts
+        .filter((h) => named || h !== host)
+        .map((h) => ({ name: h.name, nodeIP: h.ip, podCIDR: h.podCIDR })),
+      ipam: { type: 'host-local', ...(named ? { ranges } : {}), dataDir: host.dataDir },
       ...this.opts.conf,
       ...extra,
+      ...(Object.keys(runtimeConfig).length ? { runtimeConfig } : {}),
     };
   }
 

@@ -2,7 +2,7 @@
 import t from 'tap';
 import type { NetConf } from '../../lib/cni/config.js';
 import { loadBridgedConfig as loadConfig } from '../../lib/net/bridged.js';
-import { networkScript } from '../../lib/net/firewall.js';
+import { networkScript, unmatchedAddresses } from '../../lib/net/firewall.js';
 import type { HostObject } from '../../lib/net/model.js';
 import { plan } from '../../plugins/bridge-route/plan.js';
 
@@ -122,8 +122,10 @@ t.test('firewall fragments follow the config; the script removes the chains not 
   const script = networkScript(iso);
   t.match(
     script,
-    /add rule inet cni_suite n\w+_post ip saddr @n\w+_pods4 ip daddr != @n\w+_cluster4 masquerade/,
+    /add rule inet cni_suite n\w+_post ip saddr \{ 10\.244\.1\.0\/24 \} ip daddr != @n\w+_cluster4 masquerade\n/,
+    "pod traffic is matched by this host's pod subnet",
   );
+  t.notMatch(script, /saddr @|ip6 saddr/, 'not by the pod sets, and no IPv6 rule without an IPv6 subnet');
   t.match(script, /delete chain inet cni_suite n\w+_fwd\n/, 'the internal chain goes');
   t.match(
     script,
@@ -132,8 +134,23 @@ t.test('firewall fragments follow the config; the script removes the chains not 
   t.notMatch(networkScript(frag({})), /add rule bridge/, 'no isolation rule without isolation');
   const podSetFlush = /flush set inet cni_suite n\w+_pods4\nflush set inet cni_suite n\w+_pods6\n/;
   t.match(networkScript(frag({ ipMasq: false })), podSetFlush, 'no rule reads the pod sets: emptied');
-  t.notMatch(networkScript(frag({})), podSetFlush, 'masquerade reads them: kept');
-  t.notMatch(networkScript(frag({ internal: true })), podSetFlush, 'internal reads them: kept');
+  t.match(networkScript(frag({})), podSetFlush, 'masquerade by the pod subnets: emptied too');
+  // An IPAM the config does not describe (ranges from runtimeConfig.ipRanges): the pod sets it is.
+  const unnamed = (extra: Record<string, unknown>) => frag({ ipam: { type: 'host-local' }, ...extra });
+  t.same(unnamed({}).podCIDRs, [], 'no pod subnet named');
+  t.match(
+    networkScript(unnamed({})),
+    /add rule inet cni_suite n\w+_post ip saddr @n\w+_pods4 ip daddr != @n\w+_cluster4 masquerade\n.*ip6 saddr @n\w+_pods6 /,
+    'then masquerade reads the pod sets',
+  );
+  t.notMatch(networkScript(unnamed({})), podSetFlush, 'which are kept');
+  t.notMatch(networkScript(unnamed({ internal: true })), podSetFlush, 'internal reads them too: kept');
+  t.match(networkScript(unnamed({ ipMasq: false })), podSetFlush, 'no rule reads them: emptied');
+  // ADD warns about an address the subnet rules miss (IPAM handing out beyond podCIDR).
+  const addresses = ['10.244.1.5/24', '10.9.0.5/24'];
+  t.same(unmatchedAddresses(frag({}), addresses), ['10.9.0.5/24'], 'outside podCIDR: not masqueraded');
+  t.same(unmatchedAddresses(frag({ ipMasq: false }), addresses), [], 'no rule reads pods: nothing missed');
+  t.same(unmatchedAddresses(unnamed({}), addresses), [], 'pod sets: every address is an element');
 });
 
 t.test('config errors name the field', async (t) => {

@@ -11,7 +11,7 @@ import { setSysctlsIn } from '../../sys/sysctl.js';
 import { attachmentKey, attachmentLock } from '../attachment.js';
 import { createLinkCommands, podCommands } from '../commands.js';
 import type { NetworkConfig } from '../config.js';
-import { ensureFirewall, removeAttachments } from '../firewall.js';
+import { ensureFirewall, removeAttachments, unmatchedAddresses, usesPodSets } from '../firewall.js';
 import type { AttachmentId, LinkSpec, Plan } from '../model.js';
 import { type PeerSource, readPeerSource } from '../peers.js';
 import type { RouteOwner, Snapshot } from '../state.js';
@@ -44,7 +44,7 @@ export async function add<C extends NetworkConfig>(p: NetPlugin<C>, req: Request
       await settleAll([
         configurePod(plan, req.netns),
         convergeShared(plan, scope, snap, req),
-        ensureAttachmentFirewall(plan, att, undo),
+        ensureAttachmentFirewall(plan, att, undo, req),
       ]);
       return resultOf(plan, snap);
     });
@@ -178,15 +178,19 @@ async function convergeShared(plan: Plan, scope: PeersScope, snap: Snapshot, req
     req.log.warn(`peers not on-link, no route installed: ${failed.map((d) => d.peer).join(', ')}`);
 }
 
-async function ensureAttachmentFirewall(plan: Plan, att: AttachmentId, undo: UndoStack) {
-  if (!plan.firewall) return;
+async function ensureAttachmentFirewall(plan: Plan, att: AttachmentId, undo: UndoStack, req: Request) {
+  const fw = plan.firewall;
+  if (!fw) return;
   const key = attachmentKey(att);
-  undo.push('remove firewall entries', () => removeAttachments(att.network, (k) => k === key));
-  await ensureFirewall(
-    plan.firewall,
-    key,
-    plan.ips.map((ip) => ip.address),
-  );
+  const addresses = plan.ips.map((ip) => ip.address);
+  if (usesPodSets(fw))
+    undo.push('remove firewall entries', () => removeAttachments(att.network, (k) => k === key));
+  const outside = unmatchedAddresses(fw, addresses);
+  if (outside.length)
+    req.log.warn(
+      `${outside.join(', ')}: not in podCIDR (${fw.podCIDRs.join(', ')}), so ipMasq and internal do not apply; add the subnet to podCIDR`,
+    );
+  await ensureFirewall(fw, key, addresses);
 }
 
 /** The plan's result; a host link without a fixed MAC reports the one read. */

@@ -14,7 +14,7 @@ import {
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import t from 'tap';
-import { Cluster, type ClusterHost, leaseFiles, type Pod } from '../helpers/cluster.js';
+import { ageRuleStamps, Cluster, type ClusterHost, leaseFiles, type Pod } from '../helpers/cluster.js';
 import { inNs, ip, OUTSIDE_IP } from '../helpers/lab.js';
 import { callPlugin } from '../helpers/plugin.js';
 import type { Tap } from '../helpers/scenario.js';
@@ -41,7 +41,10 @@ const nobody = { id: '', path: '', ifname: '' };
  * A PATH holding ip, nsenter and flock, and either no `nft` or one that logs each run (its
  * arguments, a line each) before running the real one.
  */
-function toolsPath(t: Tap, nft: 'missing' | 'logged'): { path: string; nftRuns: () => string[] } {
+function toolsPath(
+  t: Tap,
+  nft: 'missing' | 'logged',
+): { path: string; nftRuns: () => string[]; clear: () => void } {
   const dir = mkdtempSync(join(tmpdir(), `cs-nft-${nft}-`));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   for (const tool of ['/usr/sbin/ip', '/usr/bin/nsenter', '/usr/bin/flock'])
@@ -52,7 +55,11 @@ function toolsPath(t: Tap, nft: 'missing' | 'logged'): { path: string; nftRuns: 
     writeFileSync(join(dir, 'nft'), `#!/bin/sh\necho "$*" >> ${log}\nexec /usr/sbin/nft "$@"\n`);
     chmodSync(join(dir, 'nft'), 0o755);
   }
-  return { path: dir, nftRuns: () => readFileSync(log, 'utf8').split('\n').filter(Boolean) };
+  return {
+    path: dir,
+    nftRuns: () => readFileSync(log, 'utf8').split('\n').filter(Boolean),
+    clear: () => writeFileSync(log, ''),
+  };
 }
 
 /** `command` for `pod` by bridge-route run with `path` as its PATH. */
@@ -411,6 +418,13 @@ t.test(
     const add = await callWithPath('ADD', next, c.conf(h1), nft.path);
     t.equal(add.exitCode, 0, `ADD ${add.stdout}`);
     t.same(nft.nftRuns(), [], 'the ADD ran no nft');
+    // Positive control, through the same PATH: with the rules stamped over 30 s ago, an ADD writes them.
+    ageRuleStamps(h1);
+    const ns2 = await c.lab.container('later');
+    const later = { id: `${c.lab.prefix}-later`, path: ns2.path, host: h1 };
+    t.equal((await callWithPath('ADD', later, c.conf(h1), nft.path)).exitCode, 0, 'a later ADD');
+    t.same(nft.nftRuns(), ['-f -'], 'rewrote the rules, in one nft run');
+    nft.clear();
     await tcpServer(c.outside.name, 7010);
     for (const pod of [first, old]) {
       t.same(
@@ -421,7 +435,7 @@ t.test(
     }
     const addr = ((add.json?.ips ?? []) as { address: string }[])[0]!.address.split('/')[0]!;
     t.ok(await pings(ns.name, first.ip), `the new pod (${addr}) reaches its neighbour`);
-    for (const pod of [next, first, old]) {
+    for (const pod of [next, later, first, old]) {
       const del = await callWithPath('DEL', pod, c.conf(h1), nft.path);
       t.equal(del.exitCode, 0, `DEL ${pod.id} ${del.stdout}`);
     }

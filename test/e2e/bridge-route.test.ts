@@ -1,10 +1,9 @@
 // bridge-route on the real kernel: two hosts on an underlay, pods on both, real packets.
-import { readdirSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import t from 'tap';
-import { RULES_TRUSTED_MS } from '../../lib/net/firewall.js';
-import { Cluster, type ClusterHost, leaseFiles, type Pod } from '../helpers/cluster.js';
+import { ageRuleStamps, Cluster, type ClusterHost, leaseFiles, type Pod } from '../helpers/cluster.js';
 import { inNs, ip, OUTSIDE_IP } from '../helpers/lab.js';
 import { callPlugin } from '../helpers/plugin.js';
 import { pings, tcpSend, tcpServer } from '../helpers/tcp.js';
@@ -24,13 +23,6 @@ async function nftTable(host: ClusterHost): Promise<string> {
   return (await inNs(host.name, 'nft', ['list', 'table', 'inet', 'cni_suite'], { reject: false })).stdout;
 }
 const leases = (host: ClusterHost) => leaseFiles(host);
-/** Dates the host's stamps of applied nft rules (/run/cni-suite/<network>-<netns inode>.nft) back. */
-function ageRuleStamps(host: ClusterHost): void {
-  const ino = statSync(`/run/netns/${host.name}`).ino;
-  const past = new Date(Date.now() - RULES_TRUSTED_MS - 1000);
-  for (const f of readdirSync('/run/cni-suite').filter((f) => f.endsWith(`-${ino}.nft`)))
-    utimesSync(join('/run/cni-suite', f), past, past);
-}
 
 t.test(
   'pods on two hosts: direct routes, no NAT inside the cluster, masquerade to the outside',

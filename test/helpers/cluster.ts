@@ -1,15 +1,25 @@
 // A simulated cluster for bridge-route: hosts on an underlay, each owning a pod subnet
 // 10.244.<n>.0/24, peers listing every host, an "outside" netns; pods attached through the built
 // plugin run inside their host's netns. Shared by the e2e tests and the demo.
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { RULES_TRUSTED_MS } from '../../lib/net/firewall.ts';
 import { type Host, Lab, type Netns } from './lab.ts';
 import { BIN, callPlugin, type PluginRun } from './plugin.ts';
 
 export const CLUSTER_CIDR = '10.244.0.0/16';
 
 /** The lease files host-local keeps for `network` on `host` (not its lock and bookkeeping files). */
+/** Dates a host's stamps of applied nft rules (/run/cni-suite/<network>-<netns inode>.nft) back
+ *  past RULES_TRUSTED_MS, so that its next ADD writes the rules again. */
+export function ageRuleStamps(host: { name: string }): void {
+  const ino = statSync(`/run/netns/${host.name}`).ino;
+  const past = new Date(Date.now() - RULES_TRUSTED_MS - 1000);
+  for (const f of readdirSync('/run/cni-suite').filter((f) => f.endsWith(`-${ino}.nft`)))
+    utimesSync(join('/run/cni-suite', f), past, past);
+}
+
 export function leaseFiles(host: { dataDir: string }, network = 'podnet'): string[] {
   return readdirSync(join(host.dataDir, network)).filter(
     (f) => f !== 'lock' && !f.startsWith('last_reserved_ip.') && !f.startsWith('.'),

@@ -3,6 +3,7 @@ import { symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import t from 'tap';
+import { RULES_TRUSTED_MS } from '../../lib/net/firewall.js';
 import { ageRuleStamps, Cluster, type ClusterHost, leaseFiles, type Pod } from '../helpers/cluster.js';
 import { inNs, ip, OUTSIDE_IP } from '../helpers/lab.js';
 import { callPlugin } from '../helpers/plugin.js';
@@ -122,7 +123,7 @@ t.test('firewall rules come back after being removed by hand, and follow config 
   await inNs(h1.name, 'nft', ['delete', 'table', 'inet', 'cni_suite']);
   await c.addPod(h1, 'a2');
   t.equal(await nftTable(h1), '', 'an ADD soon after trusts the rules it applied: no nft run');
-  ageRuleStamps(h1);
+  ageRuleStamps(h1, RULES_TRUSTED_MS + 1000);
   await c.addPod(h1, 'a3');
   t.match(
     await nftTable(h1),

@@ -4,18 +4,20 @@
 import { mkdtempSync, readdirSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RULES_TRUSTED_MS } from '../../lib/net/firewall.ts';
 import { type Host, Lab, type Netns } from './lab.ts';
 import { BIN, callPlugin, type PluginRun } from './plugin.ts';
 
 export const CLUSTER_CIDR = '10.244.0.0/16';
 
 /** The lease files host-local keeps for `network` on `host` (not its lock and bookkeeping files). */
-/** Dates a host's stamps of applied nft rules (/run/cni-suite/<network>-<netns inode>.nft) back
- *  past RULES_TRUSTED_MS, so that its next ADD writes the rules again. */
-export function ageRuleStamps(host: { name: string }): void {
+/**
+ * Dates a host's stamps of applied nft rules (/run/cni-suite/<network>-<netns inode>.nft) back by
+ * `ms` (RULES_TRUSTED_MS and a second: then its next ADD writes the rules again). The helpers import
+ * nothing from lib/: the bench runs them under plain Node, which resolves no `.js` to `.ts`.
+ */
+export function ageRuleStamps(host: { name: string }, ms: number): void {
   const ino = statSync(`/run/netns/${host.name}`).ino;
-  const past = new Date(Date.now() - RULES_TRUSTED_MS - 1000);
+  const past = new Date(Date.now() - ms);
   for (const f of readdirSync('/run/cni-suite').filter((f) => f.endsWith(`-${ino}.nft`)))
     utimesSync(join('/run/cni-suite', f), past, past);
 }

@@ -262,6 +262,31 @@ export async function listAttachments(network: string): Promise<Element[]> {
   return parseAttachments(network, await nftList(['list', 'table', 'inet', TABLE]));
 }
 
+/**
+ * CHECK's firewall difference, read with one `nft` run: a chain of the inet table that the
+ * network's fragments need and that is missing (the rules were removed, e.g. by a ruleset flush),
+ * or, when the rules read the pod sets, an address of the attachment missing there.
+ */
+export async function firewallProblem(
+  fw: FirewallSpec,
+  key: string,
+  addresses: readonly string[],
+): Promise<string | undefined> {
+  const listing = await nftList(['list', 'table', 'inet', TABLE]);
+  const present = new Set<string>();
+  for (const o of listing) {
+    const chain = o.chain as { name?: string } | undefined;
+    if (chain?.name) present.add(chain.name);
+  }
+  const wanted = fw.fragments.flatMap((f) => FRAGMENT_CHAINS[f.kind](names(fw.network)));
+  const missing = wanted.find((c) => c.table === INET && !present.has(c.chain));
+  if (missing) return `firewall chain ${missing.table} ${missing.chain} of network ${fw.network} is missing`;
+  if (!usesPodSets(fw)) return undefined;
+  const held = parseAttachments(fw.network, listing).filter((e) => e.key === key);
+  const absent = addresses.map((a) => a.split('/')[0]!).find((a) => !held.some((e) => e.addr === a));
+  return absent && `firewall entry for ${absent} (${key}) is missing`;
+}
+
 /** The network's pod-set elements in `nft -j list table inet cni_suite` output. */
 export function parseAttachments(network: string, nftables: readonly Record<string, unknown>[]): Element[] {
   const n = names(network);
@@ -321,12 +346,4 @@ export async function removeAttachments(
       if (attempt >= 3) throw err;
     }
   }
-}
-
-/** The attachments of the network present in its firewall, as keys. */
-export async function firewallKeys(network: string): Promise<Map<string, string[]>> {
-  const keys = new Map<string, string[]>();
-  for (const e of await listAttachments(network))
-    if (e.key) keys.set(e.key, [...(keys.get(e.key) ?? []), e.addr]);
-  return keys;
 }

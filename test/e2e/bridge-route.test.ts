@@ -118,11 +118,17 @@ t.test('a netns given as /proc/PID/ns/net (containerd), DEL with an empty CNI_NE
 t.test('firewall rules come back after being removed by hand, and follow config changes', async (t) => {
   const c = await Cluster.create(t);
   const [h1] = c.hosts as [ClusterHost, ClusterHost];
-  await c.addPod(h1, 'a1');
+  const a1 = await c.addPod(h1, 'a1');
   t.match(await nftTable(h1), /masquerade/);
+  t.equal((await c.call(h1, 'CHECK', a1, withPrev(c, a1))).exitCode, 0, 'CHECK passes with the rules in');
   await inNs(h1.name, 'nft', ['delete', 'table', 'inet', 'cni_suite']);
   await c.addPod(h1, 'a2');
   t.equal(await nftTable(h1), '', 'an ADD soon after trusts the rules it applied: no nft run');
+  t.match(
+    (await c.call(h1, 'CHECK', a1, withPrev(c, a1))).json,
+    { code: 103, msg: /firewall chain inet cni_suite n\w+_post of network podnet is missing/ },
+    'CHECK names the missing chain',
+  );
   ageRuleStamps(h1, RULES_TRUSTED_MS + 1000);
   await c.addPod(h1, 'a3');
   t.match(
@@ -134,6 +140,11 @@ t.test('firewall rules come back after being removed by hand, and follow config 
   const rules = await nftTable(h1);
   t.notMatch(rules, /masquerade/, 'internal: no masquerade chain any more');
   t.match(rules, /drop/, 'internal: the drop rule is there');
+  // GC writes the rules whatever the stamp says.
+  await inNs(h1.name, 'nft', ['delete', 'table', 'inet', 'cni_suite']);
+  const gcConf = { ...c.conf(h1, { internal: true }), cniVersion: '1.1.0', 'cni.dev/valid-attachments': [] };
+  t.equal((await c.call(h1, 'GC', { id: '', path: '', ifname: '' }, gcConf)).exitCode, 0, 'GC');
+  t.match(await nftTable(h1), /ip saddr 10\.244\.1\.0\/24 .* drop/, 'GC rewrote the deleted table at once');
 });
 
 t.test('mtu follows the uplink; hairpinMode and promiscMode; STATUS without nft or IPAM', async (t) => {

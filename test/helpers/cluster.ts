@@ -9,7 +9,6 @@ import { BIN, callPlugin, type PluginRun } from './plugin.ts';
 
 export const CLUSTER_CIDR = '10.244.0.0/16';
 
-/** The lease files host-local keeps for `network` on `host` (not its lock and bookkeeping files). */
 /**
  * Dates a host's stamps of applied nft rules (/run/cni-suite/<network>-<netns inode>.nft) back by
  * `ms` (RULES_TRUSTED_MS and a second: then its next ADD writes the rules again). The helpers import
@@ -22,6 +21,7 @@ export function ageRuleStamps(host: { name: string }, ms: number): void {
     utimesSync(join('/run/cni-suite', f), past, past);
 }
 
+/** The lease files host-local keeps for `network` on `host` (not its lock and bookkeeping files). */
 export function leaseFiles(host: { dataDir: string }, network = 'podnet'): string[] {
   return readdirSync(join(host.dataDir, network)).filter(
     (f) => f !== 'lock' && !f.startsWith('last_reserved_ip.') && !f.startsWith('.'),

@@ -1,7 +1,8 @@
 // CHECK: the plan rebuilt from prevResult, compared with what exists (read only, nothing written):
 // the pod's interface as prevResult has it, the pod's and the host's objects, the network's shared
-// state and the attachment's firewall entries, then IPAM CHECK. The first difference is error 103
-// naming the object; a peer route missing because the peer is not on-link is error 104.
+// state, the network's firewall chains (and the attachment's pod-set entries, where the rules read
+// them), then IPAM CHECK. The first difference is error 103 naming the object; a peer route missing
+// because the peer is not on-link is error 104.
 import { CniError, configError, PluginCode } from '../../cni/errors.js';
 import type { Request } from '../../cni/plugin.js';
 import type { Result } from '../../cni/result.js';
@@ -9,7 +10,7 @@ import { type IpRoute, ipJson } from '../../sys/ip.js';
 import { attachmentKey } from '../attachment.js';
 import type { NetworkConfig } from '../config.js';
 import { type Difference, diff } from '../diff.js';
-import { firewallKeys, usesPodSets } from '../firewall.js';
+import { firewallProblem } from '../firewall.js';
 import { describePeers, loadPeers, type Peer } from '../peers.js';
 import type { Snapshot } from '../state.js';
 import { readAll } from './host.js';
@@ -34,7 +35,13 @@ export async function check<C extends NetworkConfig>(p: NetPlugin<C>, req: Reque
   const [hostSnap, podSnap, fw] = await Promise.all([
     readAll(host, owner),
     readAll(podObjects, undefined, req.netns),
-    plan.firewall && usesPodSets(plan.firewall) ? firewallKeys(cfg.network) : undefined,
+    plan.firewall?.fragments.length
+      ? firewallProblem(
+          plan.firewall,
+          attachmentKey(att),
+          plan.ips.map((ip) => ip.address),
+        )
+      : undefined,
   ]);
   checkPodInterface(req, prev, podSnap);
   const podDiffs = diff(podObjects, podSnap, undefined).map((d) => ({
@@ -42,11 +49,7 @@ export async function check<C extends NetworkConfig>(p: NetPlugin<C>, req: Reque
     problem: `${d.problem} in ${req.netns}`,
   }));
   await reportFirst([...podDiffs, ...diff(host, hostSnap, owner)], peers);
-  const have = fw?.get(attachmentKey(att)) ?? [];
-  for (const ip of fw ? plan.ips : []) {
-    const addr = ip.address.split('/')[0] ?? '';
-    if (!have.includes(addr)) throw failed(`firewall entry for ${addr} (${attachmentKey(att)}) is missing`);
-  }
+  if (fw) throw failed(fw);
   await req.ipam?.check();
 }
 

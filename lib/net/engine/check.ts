@@ -32,7 +32,7 @@ export async function check<C extends NetworkConfig>(p: NetPlugin<C>, req: Reque
   const host = [...plan.shared, ...plan.hostLinks.filter((l) => !l.netns)];
   // (The pod's sysctls are written with it and not read back: that would cost a process.)
   const podObjects = plan.pod.filter((o) => o.kind !== 'sysctl');
-  const [hostSnap, podSnap, fw] = await Promise.all([
+  const [hostSnap, podSnap, firewall] = await Promise.all([
     readAll(host, owner),
     readAll(podObjects, undefined, req.netns),
     plan.firewall?.fragments.length
@@ -49,7 +49,7 @@ export async function check<C extends NetworkConfig>(p: NetPlugin<C>, req: Reque
     problem: `${d.problem} in ${req.netns}`,
   }));
   await reportFirst([...podDiffs, ...diff(host, hostSnap, owner)], peers);
-  if (fw) throw failed(fw);
+  if (firewall) throw failed(firewall);
   await req.ipam?.check();
 }
 

@@ -9,7 +9,7 @@ import { checkSchema } from '../cni/validate.js';
 import { attachmentMac, hostLinkName, linkAlias, networkGroup } from './attachment.js';
 import { loadNetworkConfig, type NetworkConfig } from './config.js';
 import type { PlanInput } from './engine/plugin.js';
-import { egressFragments, type Fragment } from './firewall.js';
+import { egressFragments, type Fragment, networkFirewall } from './firewall.js';
 import { ipFamily, isCidr } from './ip.js';
 import type { AttachmentId, HostObject, LinkSpec, Plan, PodObject } from './model.js';
 
@@ -103,12 +103,7 @@ export function bridgedPlan(
     shared: [bridge, ...gateway(cfg, ips)],
     hostLinks: [veth],
     pod,
-    firewall: {
-      network: cfg.network,
-      cluster: [...cfg.clusterCIDR, ...cfg.podCIDRs, ...peers.map((p) => p.podCIDR)],
-      podCIDRs: cfg.podCIDRs,
-      fragments: fragments(cfg),
-    },
+    firewall: networkFirewall(cfg, peers, fragments(cfg)),
     interfaces: [
       { name: cfg.bridge },
       { name: veth.name, mac: veth.mac },

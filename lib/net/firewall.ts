@@ -14,7 +14,9 @@
 import { nftApply, nftList, nftString } from '../sys/nft.js';
 import { NotInstalledError } from '../sys/run.js';
 import { networkGroup, networkTag } from './attachment.js';
+import type { NetworkConfig } from './config.js';
 import { cidrContains, ipFamily } from './ip.js';
+import type { Peer } from './peers.js';
 import { stamp } from './stamp.js';
 
 const TABLE = 'cni_suite';
@@ -36,6 +38,18 @@ export function egressFragments(cfg: { internal: boolean; ipMasq: boolean }): Fr
   if (cfg.internal) return [{ kind: 'internal' }];
   return cfg.ipMasq ? [{ kind: 'masquerade' }] : [];
 }
+
+/** A network's firewall from its shared config keys and peers: the cluster is every pod subnet. */
+export const networkFirewall = (
+  cfg: NetworkConfig,
+  peers: readonly Peer[],
+  fragments: readonly Fragment[],
+): FirewallSpec => ({
+  network: cfg.network,
+  cluster: [...cfg.clusterCIDR, ...cfg.podCIDRs, ...peers.map((p) => p.podCIDR)],
+  podCIDRs: cfg.podCIDRs,
+  fragments,
+});
 
 export interface FirewallSpec {
   network: string;

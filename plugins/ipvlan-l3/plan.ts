@@ -7,7 +7,7 @@
 // it, lets it, and replies to that address come back to the shim directly.
 import { networkTag, podLinkHostName } from '../../lib/net/attachment.js';
 import type { PlanInput } from '../../lib/net/engine/index.js';
-import { egressFragments } from '../../lib/net/firewall.js';
+import { egressFragments, networkFirewall } from '../../lib/net/firewall.js';
 import { bitsOf, formatIp, ipFamily, maskOf, parseCidr } from '../../lib/net/ip.js';
 import {
   EMPTY_PLAN,
@@ -33,14 +33,7 @@ export function plan({ cfg, att, netns, uplink, ipam, peers, remote }: PlanInput
   const routes = remote ? directPeerRoutes(peers, cfg.podCIDRs) : [];
   const shim = cfg.hostShim && uplink.found ? shimObjects(cfg, uplink.dev) : [];
   const fragments = egressFragments(cfg);
-  const fw = fragments.length
-    ? {
-        network: cfg.network,
-        cluster: [...cfg.clusterCIDR, ...cfg.podCIDRs, ...peers.map((p) => p.podCIDR)],
-        podCIDRs: cfg.podCIDRs,
-        fragments,
-      }
-    : undefined;
+  const fw = fragments.length ? networkFirewall(cfg, peers, fragments) : undefined;
   // GC plans the shared objects only (no attachment).
   if (!att.ifname) return { ...EMPTY_PLAN, shared: [...shim, ...routes], firewall: fw };
   const mtu = childMtu(cfg, uplink);

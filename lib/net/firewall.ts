@@ -277,22 +277,24 @@ export async function listAttachments(network: string): Promise<Element[]> {
 }
 
 /**
- * CHECK's firewall difference, read with one `nft` run: a chain of the inet table that the
- * network's fragments need and that is missing (the rules were removed, e.g. by a ruleset flush),
- * or, when the rules read the pod sets, an address of the attachment missing there.
+ * CHECK's firewall difference, read with one `nft` run (none when the network needs nothing in
+ * the inet table): a chain of that table that the network's fragments need and that is missing
+ * (the rules were removed, e.g. by a ruleset flush), or, when the rules read the pod sets, an
+ * address of the attachment missing there.
  */
 export async function firewallProblem(
   fw: FirewallSpec,
   key: string,
   addresses: readonly string[],
 ): Promise<string | undefined> {
+  const wanted = fw.fragments.flatMap((f) => FRAGMENT_CHAINS[f.kind](names(fw.network)));
+  if (!wanted.some((c) => c.table === INET)) return undefined;
   const listing = await nftList(['list', 'table', 'inet', TABLE]);
   const present = new Set<string>();
   for (const o of listing) {
     const chain = o.chain as { name?: string } | undefined;
     if (chain?.name) present.add(chain.name);
   }
-  const wanted = fw.fragments.flatMap((f) => FRAGMENT_CHAINS[f.kind](names(fw.network)));
   const missing = wanted.find((c) => c.table === INET && !present.has(c.chain));
   if (missing) return `firewall chain ${missing.table} ${missing.chain} of network ${fw.network} is missing`;
   if (!usesPodSets(fw)) return undefined;

@@ -35,7 +35,7 @@ export async function check<C extends NetworkConfig>(p: NetPlugin<C>, req: Reque
   const [hostSnap, podSnap, firewall] = await Promise.all([
     readAll(host, owner),
     readAll(podObjects, undefined, req.netns),
-    plan.firewall?.fragments.length
+    plan.firewall
       ? firewallProblem(
           plan.firewall,
           attachmentKey(att),

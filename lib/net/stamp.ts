@@ -1,7 +1,8 @@
 // Digests of what this host last applied for a network, so a call can skip rewriting state that
-// has not changed: the nft rules, the routes and entries to other hosts. Kept on tmpfs (gone at
-// reboot, like the state) per network and netns (netns "hosts" on one machine share /run).
-import { statSync } from 'node:fs';
+// has not changed: the nft rules, the routes and entries to other hosts; and notes of facts about the
+// host that a call may reuse for a while (the uplink). Kept on tmpfs (gone at reboot, like the
+// state) per network and netns (netns "hosts" on one machine share /run).
+import { rmSync, statSync } from 'node:fs';
 import { crypto } from '../sys/builtins.js';
 import { readRegularFile, writeFileAtomic } from '../sys/files.js';
 import { ownNetnsId } from '../sys/netns.js';
@@ -41,12 +42,47 @@ export function stamp(network: string, kind: StampKind): Stamp {
  */
 const digest = (content: string): string => crypto().hash('sha256', content).slice(0, 32);
 
-function readStamp(file: string, maxAgeMs = Number.POSITIVE_INFINITY): string | undefined {
+function readStamp(file: string, maxAgeMs = Number.POSITIVE_INFINITY, maxBytes = 64): string | undefined {
   try {
     if (maxAgeMs !== Number.POSITIVE_INFINITY && Date.now() - statSync(file).mtimeMs > maxAgeMs)
       return undefined;
-    return readRegularFile(file, 64);
+    return readRegularFile(file, maxBytes);
   } catch {
     return undefined;
   }
+}
+
+export interface HostNote {
+  /** What was written at most `maxAgeMs` ago, else undefined. */
+  read(maxAgeMs: number): string | undefined;
+  /** Best effort, like a stamp's record. */
+  write(content: string): void;
+  forget(): void;
+}
+
+/**
+ * A fact about this host (netns) that calls may reuse for a while instead of reading it again with a
+ * process start, such as what `ip` said of the uplink. Unlike a stamp it keeps the content (≤ 4 KiB).
+ */
+export function hostNote(name: string): HostNote {
+  const netns = ownNetnsId();
+  const file = netns ? `${STAMP_DIR}/${encodeURIComponent(name)}-${netns}.note` : undefined;
+  return {
+    read: (maxAgeMs) => (file ? readStamp(file, maxAgeMs, 4096) : undefined),
+    write: (content) => {
+      if (!file) return;
+      try {
+        writeFileAtomic(file, content);
+      } catch {
+        // read-only /run: always read afresh
+      }
+    },
+    forget: () => {
+      try {
+        if (file) rmSync(file, { force: true });
+      } catch {
+        // read-only /run: nothing was written either
+      }
+    },
+  };
 }

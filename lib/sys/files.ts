@@ -59,7 +59,7 @@ export function readRegularFile(path: string, maxBytes = 4 << 20): string {
  * Writes a file atomically (scratch file, then rename), mode 0600 by default, creating its
  * directory (searchable by whoever may read the file: 0700 for 0600, 0755 for 0644).
  */
-export function writeFileAtomic(path: string, data: string, mode = 0o600): void {
+export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): void {
   mkdirSync(dirname(path), { recursive: true, mode: mode | ((mode & 0o444) >> 2) });
   const scratch = `${path}.${process.pid}.tmp`;
   writeFileSync(scratch, data, { mode });

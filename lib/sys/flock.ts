@@ -1,8 +1,9 @@
 // An exclusive flock(2) on a file: host-local takes it on <network dir>/lock, the same lock the
-// reference host-local takes, so both serialise on it. Node has no flock, so util-linux `flock`
-// locks a descriptor we pass it: a flock belongs to the open file description, which the child
-// shares with us, so the lock outlives the child and holds until we close our descriptor (or die:
-// the kernel then drops it, never a stale lock).
+// reference host-local takes, so both serialise on it. Node has no flock: the flock addon
+// (flock-addon.ts) calls it on our descriptor, from a thread that waits. Where the addon cannot be
+// loaded, util-linux `flock` locks a descriptor we pass it: a flock belongs to the open file
+// description, which the child shares with us, so the lock outlives the child. Either way it holds
+// until we close our descriptor (or die: the kernel then drops it, never a stale lock).
 //
 // Under load (ten calls starting at once on two cores) a call that holds or is handed the lock must
 // not queue for CPU behind calls still starting: every other call waits for it. So from asking for
@@ -11,8 +12,10 @@
 // 50 host-local ADDs, 10 parallel: time held, median, from ~35 ms to ~20 ms (see README "Benchmarks").
 import { closeSync, constants, openSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
+import { getSystemErrorName } from 'node:util';
 import { CniError, ErrorCode } from '../cni/errors.js';
 import { childProcess } from './builtins.js';
+import { type FlockAddon, flockAddon } from './flock-addon.js';
 import { traceLock } from './lock-trace.js';
 
 export const LOCK_WAIT_SECONDS = 60;
@@ -58,6 +61,8 @@ function raisePriority(): () => void {
 }
 
 async function takeLock(fd: number, file: string): Promise<void> {
+  const addon = flockAddon();
+  if (addon) return addonLock(addon, fd, file);
   let r = await runFlock('flock', fd);
   // Runtimes may start plugins with a bare environment; util-linux lives in /usr/bin on Debian.
   if (r.error?.code === 'ENOENT') r = await runFlock('/usr/bin/flock', fd);
@@ -67,15 +72,30 @@ async function takeLock(fd: number, file: string): Promise<void> {
       `cannot run flock to lock ${file}: ${r.error.message}; install util-linux (see README "Requirements")`,
     );
   }
-  if (r.status === 1) {
-    throw new CniError(
-      ErrorCode.TryAgainLater,
-      `${file} stayed locked for ${LOCK_WAIT_SECONDS} s by another call; try again`,
-    );
-  }
+  if (r.status === 1) throw stillLocked(file);
   if (r.status !== 0)
     throw new CniError(ErrorCode.Internal, `flock ${file} failed: ${r.stderr.trim() || r.status}`);
 }
+
+/**
+ * The addon's flock, which waits on a thread of libuv's pool. Past LOCK_WAIT_SECONDS the call fails;
+ * the thread stays blocked until the plugin exits, which it then does (skel ends every call so).
+ */
+async function addonLock(addon: FlockAddon, fd: number, file: string): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), LOCK_WAIT_SECONDS * 1000);
+  });
+  const err = await Promise.race([addon.lock(fd), timeout]).finally(() => clearTimeout(timer));
+  if (err === 'timeout') throw stillLocked(file);
+  if (err !== 0) throw new CniError(ErrorCode.Internal, `flock ${file} failed: ${getSystemErrorName(-err)}`);
+}
+
+const stillLocked = (file: string) =>
+  new CniError(
+    ErrorCode.TryAgainLater,
+    `${file} stayed locked for ${LOCK_WAIT_SECONDS} s by another call; try again`,
+  );
 
 /** `flock -x -w N 3` with our descriptor as its fd 3. */
 function runFlock(

@@ -1,5 +1,7 @@
 // host-local under load: many processes at once must never share an address, and releasing them all
 // leaves exactly the reference's bookkeeping files.
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import t from 'tap';
 import { hlConf, leases, networkFiles, OURS, pool, runHl } from '../helpers/host-local.js';
 import { Lab } from '../helpers/lab.js';
@@ -7,28 +9,60 @@ import { Lab } from '../helpers/lab.js';
 const lab = await Lab.create(t);
 const pod = await lab.container('pod');
 
-t.test('200 ADDs at 50 in parallel: 200 distinct addresses per family, then all DEL', async (t) => {
-  const dir = t.testdir({});
-  const conf = hlConf(dir, { ranges: [[{ subnet: '10.20.0.0/16' }], [{ subnet: 'fd00:20::/64' }]] });
-  const ids = Array.from({ length: 200 }, (_, i) => `conc-${i}`);
-  const added = await pool(
-    50,
-    ids.map((id) => () => runHl(OURS, conf, { command: 'ADD', containerId: id, netns: pod.path })),
-  );
-  const failed = added.filter((r) => r.code !== 0);
-  t.equal(failed.length, 0, `no failures${failed.length ? `: ${failed[0]!.stdout}` : ''}`);
-  for (const fam of [0, 1]) {
-    const got = added.map((r) => (r.json?.ips as { address: string }[] | undefined)?.[fam]?.address);
-    t.equal(new Set(got).size, 200, `200 distinct addresses in set ${fam}`);
-  }
-  const onDisk = leases(dir);
-  t.equal(onDisk.size, 400, '400 lease files');
-  t.equal(new Set(onDisk.values()).size, 200, 'each attachment holds one lease per set');
+// The lock is the flock addon by default, util-linux `flock` where the addon cannot be loaded.
+for (const [lockBy, env] of [
+  ['the flock addon', {}],
+  ['`flock` processes', { CNI_SUITE_SPAWN_FLOCK: '1' }],
+] as const) {
+  t.test(
+    `200 ADDs at 50 in parallel, locking with ${lockBy}: 200 distinct addresses per family, then all DEL`,
+    async (t) => {
+      const dir = t.testdir({});
+      const conf = hlConf(dir, { ranges: [[{ subnet: '10.20.0.0/16' }], [{ subnet: 'fd00:20::/64' }]] });
+      const ids = Array.from({ length: 200 }, (_, i) => `conc-${i}`);
+      const added = await pool(
+        50,
+        ids.map((id) => () => runHl(OURS, conf, { command: 'ADD', containerId: id, netns: pod.path, env })),
+      );
+      const failed = added.filter((r) => r.code !== 0);
+      t.equal(failed.length, 0, `no failures${failed.length ? `: ${failed[0]!.stdout}` : ''}`);
+      for (const fam of [0, 1]) {
+        const got = added.map((r) => (r.json?.ips as { address: string }[] | undefined)?.[fam]?.address);
+        t.equal(new Set(got).size, 200, `200 distinct addresses in set ${fam}`);
+      }
+      const onDisk = leases(dir);
+      t.equal(onDisk.size, 400, '400 lease files');
+      t.equal(new Set(onDisk.values()).size, 200, 'each attachment holds one lease per set');
 
-  const deleted = await pool(
-    50,
-    ids.map((id) => () => runHl(OURS, conf, { command: 'DEL', containerId: id })),
+      const deleted = await pool(
+        50,
+        ids.map((id) => () => runHl(OURS, conf, { command: 'DEL', containerId: id, env })),
+      );
+      t.equal(deleted.filter((r) => r.code !== 0).length, 0, 'every DEL succeeds');
+      t.same(
+        networkFiles(dir),
+        ['last_reserved_ip.0', 'last_reserved_ip.1', 'lock'],
+        'only bookkeeping remains',
+      );
+    },
   );
-  t.equal(deleted.filter((r) => r.code !== 0).length, 0, 'every DEL succeeds');
-  t.same(networkFiles(dir), ['last_reserved_ip.0', 'last_reserved_ip.1', 'lock'], 'only bookkeeping remains');
+}
+
+t.test('the lock starts no `flock` process; with CNI_SUITE_SPAWN_FLOCK=1 it does', async (t) => {
+  const dir = t.testdir({ bin: {} });
+  const log = join(dir, 'flock-runs');
+  writeFileSync(log, '');
+  // A `flock` found first on PATH that logs each run, then does the real work.
+  writeFileSync(join(dir, 'bin/flock'), `#!/bin/sh\necho "$*" >> ${log}\nexec /usr/bin/flock "$@"\n`);
+  chmodSync(join(dir, 'bin/flock'), 0o755);
+  const PATH = `${join(dir, 'bin')}:${process.env.PATH}`;
+  const conf = hlConf(dir, { subnet: '10.21.0.0/24' });
+  const runs = () => readFileSync(log, 'utf8').split('\n').filter(Boolean);
+  const add = (id: string, env: Record<string, string>) =>
+    runHl(OURS, conf, { command: 'ADD', containerId: id, netns: pod.path, env: { PATH, ...env } });
+  t.equal((await add('native', {})).code, 0, 'ADD');
+  t.same(runs(), [], 'took the lock without a flock process');
+  t.equal((await add('spawned', { CNI_SUITE_SPAWN_FLOCK: '1' })).code, 0, 'ADD with CNI_SUITE_SPAWN_FLOCK=1');
+  t.match(runs(), [/^-x -w 60 3$/], 'ran flock once (the control: the logging flock is the one found)');
+  t.equal(leases(dir).size, 2, 'both hold a lease');
 });

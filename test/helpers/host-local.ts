@@ -14,6 +14,8 @@ export interface HlCall {
   ifname?: string;
   netns?: string;
   args?: string;
+  /** Extra env (CNI_SUITE_SPAWN_FLOCK, PATH). */
+  env?: Record<string, string>;
 }
 
 export interface HlRun {
@@ -46,6 +48,7 @@ export function runHl(file: string, conf: unknown, call: HlCall): Promise<HlRun>
   }
   if (call.netns) env.CNI_NETNS = call.netns;
   if (call.args) env.CNI_ARGS = call.args;
+  Object.assign(env, call.env);
   return new Promise((resolve, reject) => {
     const child = spawn(file, [], { env, stdio: ['pipe', 'pipe', 'ignore'] });
     let out = '';

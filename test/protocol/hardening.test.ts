@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 
 import { join } from 'node:path';
 import { execa } from 'execa';
 import t from 'tap';
-import { Lab } from '../helpers/lab.js';
+import { ip, Lab } from '../helpers/lab.js';
 import { bin, callPlugin } from '../helpers/plugin.js';
 
 const lab = await Lab.create(t);
@@ -148,16 +148,24 @@ t.test(
 
 t.test('DEL and GC without `ip` on PATH succeed, saying what they could not do; STATUS is 50', async (t) => {
   const bare = { PATH: '/nonexistent' };
-  const del = await callPlugin('bridge-route', conf(), {
-    command: 'DEL',
-    containerId: 'noip',
-    netns: pod.path,
-    ifname: 'eth0',
-    hostNetns: host.name,
-    env: bare,
-  });
+  const delWithoutIp = (id: string) =>
+    callPlugin('bridge-route', conf(), {
+      command: 'DEL',
+      containerId: id,
+      netns: pod.path,
+      ifname: 'eth0',
+      hostNetns: host.name,
+      env: bare,
+    });
+  // An attachment with no link in the host: /proc/self/net/dev says so, no `ip` is needed.
+  const none = await delWithoutIp('noip');
+  t.equal(none.exitCode, 0, `DEL of an attachment with no link succeeds: ${none.stdout}`);
+  t.notMatch(none.stderr, /not found/, 'without needing ip');
+  const added = await call('ADD', conf(), pod.path, 'noip');
+  t.equal(added.exitCode, 0, `ADD (with ip) ${added.stdout}`);
+  const del = await delWithoutIp('noip');
   t.equal(del.exitCode, 0, `DEL succeeds: ${del.stdout}`);
-  t.match(del.stderr, /ip: not found.*links were not looked for/, 'and says what it could not do');
+  t.match(del.stderr, /ip: not found.*links were left as they are/, 'and says what it could not do');
   const status = await callPlugin(
     'bridge-route',
     { ...conf(), cniVersion: '1.1.0' },
@@ -175,10 +183,11 @@ t.test('DEL and GC without `ip` on PATH succeed, saying what they could not do; 
   );
   t.equal(gc.exitCode, 0, `GC succeeds too: ${gc.stdout}`);
   t.match(gc.stderr, /GC: ip: not found.*skipped/, 'saying what it skipped');
-  // The control: with PATH, the same DEL runs `ip` (and succeeds as before).
+  // The control: with PATH, the same DEL runs `ip` and deletes the link.
   const withIp = await call('DEL', conf(), pod.path, 'noip');
   t.equal(withIp.exitCode, 0);
   t.notMatch(withIp.stderr, /not found/);
+  t.notMatch(await ip(['link', 'show'], host.name), /cni-suite\/[^/]+\/noip/, 'its link is gone');
 });
 
 t.test(

@@ -47,11 +47,11 @@ export async function del<C extends NetworkConfig>(p: NetPlugin<C>, req: Request
       await settle(p.firewall === false ? undefined : removeEntriesOf(att.network, key, addresses)),
       await settle(req.ipam?.del()),
     ];
-    // Without `ip` the links cannot even be looked for: DEL releases what it can, says so, and
-    // succeeds (a runtime could do nothing better with an error).
+    // Without `ip` links that are there cannot be deleted (nor looked for in the pod): DEL releases
+    // what it can, says so, and succeeds (a runtime could do nothing better with an error).
     for (const r of results)
       if (r.status === 'rejected' && r.reason instanceof NotInstalledError)
-        req.log.warn(`DEL: ${r.reason.message}; the attachment's links were not looked for`);
+        req.log.warn(`DEL: ${r.reason.message}; the attachment's links were left as they are`);
     throwFirst(results.filter((r) => !(r.status === 'rejected' && r.reason instanceof NotInstalledError)));
   } finally {
     release();

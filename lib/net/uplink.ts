@@ -49,23 +49,39 @@ export interface RecentUplink {
 }
 
 /**
- * The uplink as some call on this host read it in the last UPLINK_TRUSTED_MS, else read now (and
- * noted in /run/cni-suite): pods started together share one `ip` run instead of one each. So a new
- * MTU or address of the uplink reaches ADDs within that time; CHECK and GC read it every time.
+ * The uplink as an ADD on this host that succeeded read it in the last UPLINK_TRUSTED_MS (its note
+ * in /run/cni-suite), else read now: pods started together share one `ip` run instead of one each.
+ * So a new MTU or address of the uplink reaches ADDs within that time; CHECK and GC read it every
+ * time.
  */
 export async function recentUplink(dev = defaultRouteDevice()): Promise<RecentUplink> {
   if (!dev) return { uplink: NO_UPLINK, recalled: false };
-  const note = uplinkNote(dev);
-  const kept = parseUplink(note.read(UPLINK_TRUSTED_MS), dev);
-  if (kept) return { uplink: kept, recalled: true };
-  const uplink = await readUplink(dev);
-  // A missing device is not noted: it stays an error until it appears.
-  if (uplink.found) note.write(JSON.stringify(uplink));
-  return { uplink, recalled: false };
+  const kept = parseUplink(uplinkNote(dev).read(UPLINK_TRUSTED_MS), dev);
+  return kept ? { uplink: kept, recalled: true } : { uplink: await readUplink(dev), recalled: false };
 }
 
-/** Drops what was noted of `dev` (a call that recalled it failed: the next reads it again). */
-export const forgetUplink = (dev: string): void => uplinkNote(dev).forget();
+/**
+ * Notes what an ADD read of the uplink, once the ADD succeeded (a call refused for bad input
+ * changes nothing on the host, not even this). A missing device is not noted.
+ */
+export function noteUplink({ uplink, recalled }: RecentUplink): void {
+  if (!recalled && uplink.found) uplinkNote(uplink.dev).write(JSON.stringify(uplink));
+}
+
+/**
+ * After an ADD that recalled `kept` failed: the uplink as it is now, with the note dropped if it no
+ * longer says so (the next ADD then reads it again).
+ */
+export async function recheckUplink(kept: Uplink, read: () => Promise<Uplink>): Promise<Uplink> {
+  const now = await read();
+  const same =
+    now.found === kept.found &&
+    now.mtu === kept.mtu &&
+    now.mac === kept.mac &&
+    now.addrs.join() === kept.addrs.join();
+  if (!same) uplinkNote(kept.dev).forget();
+  return now;
+}
 
 const uplinkNote = (dev: string) => hostNote(`uplink_${dev}`);
 

@@ -188,7 +188,7 @@ t.test('L2 only (no ipam), mac from each source, DEL without a netns, bad config
 });
 
 t.test(
-  'a master deleted after an ADD read it: the next ADD is code 7 naming it, and leaves nothing',
+  'the uplink note: a refused ADD leaves it; a master deleted since makes the next ADD 7 naming it, leaving nothing',
   async (t) => {
     const c = await Cluster.create(t, { plugin: 'macvlan', hosts: 1 });
     const [h1] = c.hosts as [ClusterHost];
@@ -200,6 +200,19 @@ t.test(
     t.equal((await c.call(h1, 'DEL', first, lanConf(c, h1, { master: 'lan1' }))).exitCode, 0, 'its DEL');
     const note = `/run/cni-suite/uplink_lan1-${statSync(`/run/netns/${h1.name}`).ino}.note`;
     t.ok(existsSync(note), 'ADD noted what it read of lan1');
+    const noted = statSync(note).mtimeMs;
+    const refused = await c.call(
+      h1,
+      'ADD',
+      { id: 'big', path: (await c.lab.container('big')).path, ifname: 'eth0' },
+      lanConf(c, h1, { master: 'lan1', mtu: 9000 }),
+    );
+    t.match(
+      refused.json,
+      { code: 7, msg: /mtu 9000 is above the MTU 1500 of master "lan1"/ },
+      'a bad mtu is 7',
+    );
+    t.equal(existsSync(note) && statSync(note).mtimeMs, noted, 'that refused ADD left the note as it was');
     await ip(['link', 'del', 'lan1'], h1.name);
     const before = await ip(['link', 'show'], h1.name);
     const ns = await c.lab.container('second');

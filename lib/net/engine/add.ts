@@ -15,7 +15,7 @@ import type { AttachmentId, LinkSpec, Plan } from '../model.js';
 import { type PeerSource, readPeerSource } from '../peers.js';
 import type { RouteOwner, Snapshot } from '../state.js';
 import { settleAll, type UndoStack, withUndo } from '../undo.js';
-import { forgetUplink, type Uplink } from '../uplink.js';
+import { noteUplink, recheckUplink, type Uplink } from '../uplink.js';
 import { converge, MissingObject, readAll, readAndWrite, WriteFailed } from './host.js';
 import {
   attachmentArgs,
@@ -40,13 +40,20 @@ export async function add<C extends NetworkConfig>(p: NetPlugin<C>, req: Request
       const leased = lease(p, req, undo);
       const input = { cfg, att, netns: req.netns, args: attachmentArgs(req) };
       const wired = wireHost({ p, input, source, owner, ipamAccepted: leased, req, undo });
-      const [ipam, { uplink, scope, snap }] = await settleAll([leased, wired]);
-      const plan = p.plan({ ...input, peers: scope.peers, remote: scope.remote, uplink, ipam });
+      const [ipam, { recent, scope, snap }] = await settleAll([leased, wired]);
+      const plan = p.plan({
+        ...input,
+        peers: scope.peers,
+        remote: scope.remote,
+        uplink: recent.uplink,
+        ipam,
+      });
       await settleAll([
         configurePod(plan, req.netns),
         convergeShared(plan, scope, snap, req),
         ensureAttachmentFirewall(plan, att, undo, req),
       ]);
+      noteUplink(recent);
       return resultOf(plan, snap);
     });
   } finally {
@@ -84,19 +91,17 @@ interface HostStep<C extends NetworkConfig> {
 /** The host side while IPAM runs: the uplink (when the plan needs it), the scope, then the links. */
 async function wireHost<C extends NetworkConfig>(s: HostStep<C>) {
   const { cfg } = s.input;
-  const { uplink, recalled } = await recentUplinkFor(s.p, cfg);
+  const recent = await recentUplinkFor(s.p, cfg);
+  const { uplink } = recent;
   const scope = peersScope(cfg.network, s.source, [cfg, uplink], s.owner);
   const planOn = (u: Uplink) =>
     s.p.plan({ ...s.input, peers: scope.peers, remote: scope.remote, uplink: u, ipam: undefined });
   try {
-    return { uplink, scope, snap: await createHostLinks(s, planOn(uplink), scope) };
+    return { recent, scope, snap: await createHostLinks(s, planOn(uplink), scope) };
   } catch (err) {
-    // A recalled uplink may have gone or changed since: the next call reads it again, and a plan
-    // on it as it is now says what is wrong (a master that no longer exists is code 7).
-    if (recalled) {
-      forgetUplink(uplink.dev);
-      planOn(await uplinkFor(s.p, cfg));
-    }
+    // A recalled uplink may have gone or changed since: a plan on it as it is now says what is
+    // wrong (a master that no longer exists is code 7).
+    if (recent.recalled) planOn(await recheckUplink(uplink, () => uplinkFor(s.p, cfg)));
     throw err;
   }
 }

@@ -1,32 +1,45 @@
-// flock(2) for Node, which has none: `lock(fd)` waits, on a thread of libuv's pool, for an exclusive
-// lock on the open file description of `fd`, and resolves to 0 (held) or the errno. Closing the
-// descriptor lets go. The kernel queues waiters (as `flock` and the reference host-local wait) and
-// hands the lock over at once. Used by lib/sys/flock.ts; built by scripts/build.ts.
+// flock(2) for Node, which has none: `lock(fd)` waits for an exclusive lock on the open file
+// description of `fd` and resolves to 0 (held) or the errno. Closing the descriptor lets go. The
+// kernel queues waiters (as `flock` and the reference host-local wait) and hands the lock over at
+// once. The wait runs on a detached thread of its own, not on libuv's pool: process.exit joins the
+// pool's threads, so a call that gives up waiting (lib/sys/flock.ts) could never exit. Built by
+// scripts/build.ts.
 #include <errno.h>
 #include <node_api.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/file.h>
+#include <unistd.h>
 
 typedef struct {
-  int fd;
+  int fd;  // a dup of the caller's: the same open file description, closed by the waiter
   int err;
   napi_deferred deferred;
-  napi_async_work work;
+  napi_threadsafe_function done;
 } lock_request;
 
-static void wait_for_lock(napi_env env, void *data) {
-  lock_request *req = data;
-  do req->err = flock(req->fd, LOCK_EX) == 0 ? 0 : errno;
-  while (req->err == EINTR);
+static void resolve(napi_env env, napi_deferred deferred, int err) {
+  napi_value result;
+  napi_create_int32(env, err, &result);
+  napi_resolve_deferred(env, deferred, result);
 }
 
-static void settle(napi_env env, napi_status status, void *data) {
+// On the JS thread, once the waiter is done (env is NULL while Node tears down).
+static void settle(napi_env env, napi_value js_cb, void *context, void *data) {
   lock_request *req = data;
-  napi_value result;
-  napi_create_int32(env, status == napi_ok ? req->err : ECANCELED, &result);
-  napi_resolve_deferred(env, req->deferred, result);
-  napi_delete_async_work(env, req->work);
+  if (env != NULL) resolve(env, req->deferred, req->err);
   free(req);
+}
+
+static void *wait_for_lock(void *data) {
+  lock_request *req = data;
+  req->err = flock(req->fd, LOCK_EX) == 0 ? 0 : errno;  // signals are blocked: no EINTR
+  close(req->fd);  // the caller's descriptor still holds the description, and so the lock
+  napi_threadsafe_function done = req->done;
+  if (napi_call_threadsafe_function(done, req, napi_tsfn_blocking) != napi_ok) free(req);
+  napi_release_threadsafe_function(done, napi_tsfn_release);
+  return NULL;
 }
 
 static napi_value lock(napi_env env, napi_callback_info info) {
@@ -35,17 +48,39 @@ static napi_value lock(napi_env env, napi_callback_info info) {
   int32_t fd = -1;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
       napi_get_value_int32(env, argv[0], &fd) != napi_ok)
-    fd = -1;  // flock then answers EBADF
+    fd = -1;
   lock_request *req = calloc(1, sizeof *req);
-  if (req == NULL) {
-    napi_throw_error(env, NULL, "flock addon: out of memory");
+  if (req == NULL || napi_create_promise(env, &req->deferred, &promise) != napi_ok) {
+    free(req);
+    napi_throw_error(env, NULL, "flock addon: cannot start a lock request");
     return NULL;
   }
-  req->fd = fd;
-  napi_create_promise(env, &req->deferred, &promise);
+  req->fd = fd < 0 ? -1 : dup(fd);
+  if (req->fd < 0) {
+    resolve(env, req->deferred, fd < 0 ? EBADF : errno);
+    free(req);
+    return promise;
+  }
   napi_create_string_utf8(env, "flock", NAPI_AUTO_LENGTH, &name);
-  napi_create_async_work(env, NULL, name, wait_for_lock, settle, req, &req->work);
-  napi_queue_async_work(env, req->work);
+  int err = EAGAIN;
+  if (napi_create_threadsafe_function(env, NULL, NULL, name, 0, 1, NULL, NULL, NULL, settle,
+                                      &req->done) == napi_ok) {
+    pthread_t thread;
+    pthread_attr_t attr;
+    sigset_t all, before;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &before);  // the waiter inherits a mask blocking every signal
+    err = pthread_create(&thread, &attr, wait_for_lock, req);
+    pthread_sigmask(SIG_SETMASK, &before, NULL);
+    pthread_attr_destroy(&attr);
+    if (err == 0) return promise;
+    napi_release_threadsafe_function(req->done, napi_tsfn_release);
+  }
+  close(req->fd);
+  resolve(env, req->deferred, err);
+  free(req);
   return promise;
 }
 

@@ -49,6 +49,7 @@ function buildFlockAddon(): Buffer {
     [
       '-shared',
       '-fPIC',
+      '-pthread',
       '-O2',
       '-s',
       '-Wall',

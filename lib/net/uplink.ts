@@ -69,8 +69,8 @@ export function noteUplink({ uplink, recalled }: RecentUplink): void {
 }
 
 /**
- * After an ADD that recalled `kept` failed: the uplink as it is now, with the note dropped if it no
- * longer says so (the next ADD then reads it again).
+ * After an ADD that recalled `kept` failed: `kept` itself if the uplink is still so, else the uplink
+ * as it is now, with the note dropped (the next ADD then reads it again).
  */
 export async function recheckUplink(kept: Uplink, read: () => Promise<Uplink>): Promise<Uplink> {
   const now = await read();
@@ -79,7 +79,8 @@ export async function recheckUplink(kept: Uplink, read: () => Promise<Uplink>): 
     now.mtu === kept.mtu &&
     now.mac === kept.mac &&
     now.addrs.join() === kept.addrs.join();
-  if (!same) uplinkNote(kept.dev).forget();
+  if (same) return kept;
+  uplinkNote(kept.dev).forget();
   return now;
 }
 

@@ -5,7 +5,8 @@
 // Anything in the way (lib run from source, a read-only or noexec /var, a directory or file that
 // others could have written) answers undefined, and the lock starts `flock` as before.
 // CNI_SUITE_SPAWN_FLOCK=1 asks for that path (tests; an operator who distrusts the addon).
-import { lstatSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { crypto } from './builtins.js';
 import { writeFileAtomic } from './files.js';
 
@@ -32,10 +33,13 @@ function load(): FlockAddon | undefined {
     const bytes = Buffer.from(CNI_SUITE_FLOCK_ADDON, 'base64');
     const file = `${ADDON_DIR}/flock-${crypto().hash('sha256', bytes).slice(0, 16)}.node`;
     if (!holds(file, bytes)) {
+      mkdirSync(ADDON_DIR, { recursive: true, mode: 0o700 });
+      if (!privateDirs()) return undefined;
       writeFileAtomic(file, bytes);
       removeOthers(file);
     }
-    if (!holds(file, bytes) || !ownedAndPrivate(ADDON_DIR)) return undefined;
+    // Nobody else may write the file or the directories it is in, so what was compared is loaded.
+    if (!privateDirs() || !holds(file, bytes)) return undefined;
     const mod = { exports: {} as Partial<FlockAddon> };
     process.dlopen(mod, file);
     return typeof mod.exports.lock === 'function' ? (mod.exports as FlockAddon) : undefined;
@@ -59,6 +63,9 @@ function holds(file: string, bytes: Buffer): boolean {
     return false;
   }
 }
+
+/** ADDON_DIR and its parent are ours and writable by nobody else. */
+const privateDirs = () => ownedAndPrivate(dirname(ADDON_DIR)) && ownedAndPrivate(ADDON_DIR);
 
 /** Owned by this user, not a symlink, and not writable by group or others. */
 function ownedAndPrivate(path: string): boolean {

@@ -78,8 +78,8 @@ async function takeLock(fd: number, file: string): Promise<void> {
 }
 
 /**
- * The addon's flock, which waits on a thread of libuv's pool. Past LOCK_WAIT_SECONDS the call fails;
- * the thread stays blocked until the plugin exits, which it then does (skel ends every call so).
+ * The addon's flock, which waits on a detached thread of its own. Past LOCK_WAIT_SECONDS the call
+ * fails (11); that thread is not joined at exit, so the plugin still exits at once.
  */
 async function addonLock(addon: FlockAddon, fd: number, file: string): Promise<void> {
   let timer: NodeJS.Timeout | undefined;

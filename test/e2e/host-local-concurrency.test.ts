@@ -1,5 +1,6 @@
 // host-local under load: many processes at once must never share an address, and releasing them all
 // leaves exactly the reference's bookkeeping files.
+import { spawn } from 'node:child_process';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
@@ -65,4 +66,35 @@ t.test('the lock starts no `flock` process; with CNI_SUITE_SPAWN_FLOCK=1 it does
   t.equal((await add('spawned', { CNI_SUITE_SPAWN_FLOCK: '1' })).code, 0, 'ADD with CNI_SUITE_SPAWN_FLOCK=1');
   t.match(runs(), [/^-x -w 60 3$/], 'ran flock once (the control: the logging flock is the one found)');
   t.equal(leases(dir).size, 2, 'both hold a lease');
+});
+
+t.test('a lock held past 60 s: ADD answers 11 and exits at once; ADD works once it is free', async (t) => {
+  const dir = t.testdir({});
+  const conf = hlConf(dir, { subnet: '10.22.0.0/24' });
+  const add = (id: string) => runHl(OURS, conf, { command: 'ADD', containerId: id, netns: pod.path });
+  t.equal((await add('first')).code, 0, 'ADD while nobody holds the lock (it makes the lock file)');
+  // Another holder (as the reference host-local would be), for longer than a call waits; -o: the
+  // lock is flock's own, not its sleep's, so killing flock frees it.
+  const holder = spawn('flock', ['-x', '-o', join(dir, 'hlnet/lock'), 'sleep', '300'], {
+    stdio: 'ignore',
+    detached: true,
+  });
+  const stopHolder = () => {
+    try {
+      process.kill(-holder.pid!, 'SIGKILL'); // flock and its sleep
+    } catch {
+      // gone already
+    }
+  };
+  t.teardown(stopHolder);
+  await new Promise((r) => setTimeout(r, 500));
+  const started = Date.now();
+  const waited = await add('waits');
+  const seconds = (Date.now() - started) / 1000;
+  t.match(waited.json, { code: 11, msg: /stayed locked for 60 s/ }, 'ADD is 11, naming the wait');
+  t.ok(seconds >= 59 && seconds < 70, `and the process exited when it gave up (${seconds.toFixed(1)} s)`);
+  stopHolder();
+  await new Promise((r) => holder.on('close', r));
+  t.equal((await add('after')).code, 0, 'ADD once the holder is gone');
+  t.equal(leases(dir).size, 2, 'the refused ADD holds no lease');
 });

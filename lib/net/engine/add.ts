@@ -2,7 +2,7 @@
 // links created in the `ip` run that reads the shared state) → plan with IPAM's answer → pod
 // configured ∥ shared state converged ∥ firewall. The undo stack holds only what this call created;
 // independent steps run side by side because each costs a process start.
-import { CniError, configError, PluginCode } from '../../cni/errors.js';
+import { CniError, configError, ErrorCode, PluginCode } from '../../cni/errors.js';
 import type { Request } from '../../cni/plugin.js';
 import { emptyResult, type Result } from '../../cni/result.js';
 import { type IpLink, ipBatch, ipJsonIfExists, ipLinkDelete, isExists } from '../../sys/ip.js';
@@ -100,8 +100,17 @@ async function wireHost<C extends NetworkConfig>(s: HostStep<C>) {
     return { recent, scope, snap: await createHostLinks(s, planOn(uplink), scope) };
   } catch (err) {
     // A recalled uplink may have gone or changed since: a plan on it as it is now says what is
-    // wrong (a master that no longer exists is code 7).
-    if (recent.recalled) planOn(await recheckUplink(uplink, () => uplinkFor(s.p, cfg)));
+    // wrong (a master that no longer exists is code 7); if nothing, the runtime may try again.
+    if (recent.recalled) {
+      const now = await recheckUplink(uplink, () => uplinkFor(s.p, cfg));
+      if (now !== uplink) {
+        planOn(now);
+        throw new CniError(
+          ErrorCode.TryAgainLater,
+          `uplink ${uplink.dev} changed since an earlier ADD read it; try again`,
+        );
+      }
+    }
     throw err;
   }
 }

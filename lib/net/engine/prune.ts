@@ -13,6 +13,7 @@ import type { NetworkConfig } from '../config.js';
 import { applyNetworkRules, removeAttachments, removeEntriesOf } from '../firewall.js';
 import type { LinkSpec } from '../model.js';
 import { describePeers, parsePeerSource, readPeerSource } from '../peers.js';
+import { noteUplink } from '../uplink.js';
 import { converge, readAll } from './host.js';
 import { attachmentOf, type NetPlugin, routeOwner, uplinkFor } from './plugin.js';
 import { recordConverged } from './scope.js';
@@ -121,6 +122,9 @@ export async function convergeNetwork<C extends NetworkConfig>(
   const att = { network: cfg.network, containerId: '', ifname: '' }; // nobody's: GC plans shared state only
   const uplink = await uplinkFor(p, cfg);
   const plan = p.plan({ cfg, peers, att, netns: '', uplink, remote: true, args: {}, ipam: undefined });
+  // ADDs in the next 30 s plan on the uplink as GC read it, not on an older note (which would
+  // converge the shared state back to it).
+  noteUplink({ uplink, recalled: false });
   if (plan.firewall) await applyNetworkRules(plan.firewall);
   const owner = routeOwner(p, cfg.network);
   // A link only pods need goes with the network's last pod.

@@ -188,7 +188,7 @@ t.test('L2 only (no ipam), mac from each source, DEL without a netns, bad config
 });
 
 t.test(
-  'the uplink note: a refused ADD leaves it; a master deleted since makes the next ADD 7 naming it, leaving nothing',
+  'the uplink note: a refused ADD leaves it; a master changed since makes the ADD on it 11, one deleted 7; nothing left',
   async (t) => {
     const c = await Cluster.create(t, { plugin: 'macvlan', hosts: 1 });
     const [h1] = c.hosts as [ClusterHost];
@@ -213,6 +213,22 @@ t.test(
       'a bad mtu is 7',
     );
     t.equal(existsSync(note) && statSync(note).mtimeMs, noted, 'that refused ADD left the note as it was');
+    // The master's MTU lowered: an ADD on the noted 1500 cannot make its link, reads lan1 again, is
+    // 11 (try again), and the next ADD works with 1400.
+    await ip(['link', 'set', 'lan1', 'mtu', '1400'], h1.name);
+    const lowered = { id: 'low', path: (await c.lab.container('low')).path, ifname: 'eth0' };
+    const stale = await c.call(h1, 'ADD', lowered, lanConf(c, h1, { master: 'lan1' }));
+    t.match(stale.json, { code: 11, msg: /uplink lan1 changed/ }, 'the ADD on the stale note is 11');
+    t.notOk(existsSync(note), 'and dropped the note');
+    const retried = await c.call(h1, 'ADD', lowered, lanConf(c, h1, { master: 'lan1' }));
+    t.equal(retried.exitCode, 0, `the retry works: ${retried.stdout}`);
+    t.match(
+      await ip(['link', 'show', 'eth0'], lowered.path.split('/').pop()!),
+      /mtu 1400/,
+      'with the new MTU',
+    );
+    t.equal((await c.call(h1, 'DEL', lowered, lanConf(c, h1, { master: 'lan1' }))).exitCode, 0);
+    t.ok(existsSync(note), 'the retry noted lan1 again');
     await ip(['link', 'del', 'lan1'], h1.name);
     const before = await ip(['link', 'show'], h1.name);
     const ns = await c.lab.container('second');

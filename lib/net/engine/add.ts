@@ -99,20 +99,28 @@ async function wireHost<C extends NetworkConfig>(s: HostStep<C>) {
   try {
     return { recent, scope, snap: await createHostLinks(s, planOn(uplink), scope) };
   } catch (err) {
-    // A recalled uplink may have gone or changed since: a plan on it as it is now says what is
-    // wrong (a master that no longer exists is code 7); if nothing, the runtime may try again.
-    if (recent.recalled) {
-      const now = await recheckUplink(uplink, () => uplinkFor(s.p, cfg));
-      if (now !== uplink) {
-        planOn(now);
-        throw new CniError(
-          ErrorCode.TryAgainLater,
-          `uplink ${uplink.dev} changed since an earlier ADD read it; try again`,
-        );
-      }
-    }
+    if (recent.recalled) await failIfUplinkChanged(uplink, () => uplinkFor(s.p, cfg), planOn);
     throw err;
   }
+}
+
+/**
+ * After host links could not be made on a recalled uplink: if it has gone or changed since, a plan
+ * on it as it is now says what is wrong (a master that no longer exists is 7), else it is 11, and
+ * the runtime's retry reads it afresh. Returns when it is as recalled (the error was another's).
+ */
+async function failIfUplinkChanged(
+  recalled: Uplink,
+  read: () => Promise<Uplink>,
+  planOn: (u: Uplink) => Plan,
+): Promise<void> {
+  const now = await recheckUplink(recalled, read);
+  if (now === recalled) return;
+  planOn(now);
+  throw new CniError(
+    ErrorCode.TryAgainLater,
+    `uplink ${recalled.dev} changed since an earlier ADD read it; try again`,
+  );
 }
 
 /**

@@ -190,6 +190,8 @@ t.test('DEL and GC without `ip` on PATH succeed, saying what they could not do; 
   t.equal(withIp.exitCode, 0);
   t.notMatch(withIp.stderr, /not found/);
   t.notMatch(await ip(['link', 'show'], host.name), attachmentLink, 'its link is gone');
+  // The bridge that ADD made goes too: the next test compares the host's links before and after.
+  await ip(['link', 'del', 'cni0'], host.name);
 });
 
 t.test(

@@ -2,8 +2,7 @@
 // description of `fd` and resolves to 0 (held) or the errno. Closing the descriptor lets go. The
 // kernel queues waiters (as `flock` and the reference host-local wait) and hands the lock over at
 // once. The wait runs on a detached thread of its own, not on libuv's pool: process.exit joins the
-// pool's threads, so a call that gives up waiting (lib/sys/flock.ts) could never exit. Built by
-// scripts/build.ts.
+// pool's threads, so a call that gives up waiting (lib/sys/flock.ts) could never exit.
 #include <errno.h>
 #include <node_api.h>
 #include <pthread.h>
@@ -11,6 +10,8 @@
 #include <stdlib.h>
 #include <sys/file.h>
 #include <unistd.h>
+
+#include "addon.h"
 
 typedef struct {
   int fd;  // a dup of the caller's: the same open file description, closed by the waiter
@@ -42,7 +43,7 @@ static void *wait_for_lock(void *data) {
   return NULL;
 }
 
-static napi_value lock(napi_env env, napi_callback_info info) {
+napi_value lock_fn(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1], promise, name;
   int32_t fd = -1;
@@ -82,11 +83,4 @@ static napi_value lock(napi_env env, napi_callback_info info) {
   resolve(env, req->deferred, err);
   free(req);
   return promise;
-}
-
-NAPI_MODULE_INIT() {
-  napi_value fn;
-  napi_create_function(env, "lock", NAPI_AUTO_LENGTH, lock, NULL, &fn);
-  napi_set_named_property(env, exports, "lock", fn);
-  return exports;
 }

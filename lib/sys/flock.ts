@@ -1,6 +1,6 @@
 // An exclusive flock(2) on a file: host-local takes it on <network dir>/lock, the same lock the
-// reference host-local takes, so both serialise on it. Node has no flock: the flock addon
-// (flock-addon.ts) calls it on our descriptor, from a thread that waits. Where the addon cannot be
+// reference host-local takes, so both serialise on it. Node has no flock: the suite's addon
+// (addon.ts) calls it on our descriptor, from a thread that waits. Where the addon cannot be
 // loaded, util-linux `flock` locks a descriptor we pass it: a flock belongs to the open file
 // description, which the child shares with us, so the lock outlives the child. Either way it holds
 // until we close our descriptor (or die: the kernel then drops it, never a stale lock).
@@ -14,8 +14,8 @@ import { closeSync, constants, openSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 import { getSystemErrorName } from 'node:util';
 import { CniError, ErrorCode } from '../cni/errors.js';
+import { type Addon, addon as loadAddon } from './addon.js';
 import { childProcess } from './builtins.js';
-import { type FlockAddon, flockAddon } from './flock-addon.js';
 import { traceLock } from './lock-trace.js';
 
 export const LOCK_WAIT_SECONDS = 60;
@@ -61,7 +61,7 @@ function raisePriority(): () => void {
 }
 
 async function takeLock(fd: number, file: string): Promise<void> {
-  const addon = flockAddon();
+  const addon = loadAddon();
   if (addon) return addonLock(addon, fd, file);
   let r = await runFlock('flock', fd);
   // Runtimes may start plugins with a bare environment; util-linux lives in /usr/bin on Debian.
@@ -81,7 +81,7 @@ async function takeLock(fd: number, file: string): Promise<void> {
  * The addon's flock, which waits on a detached thread of its own. Past LOCK_WAIT_SECONDS the call
  * fails (11); that thread is not joined at exit, so the plugin still exits at once.
  */
-async function addonLock(addon: FlockAddon, fd: number, file: string): Promise<void> {
+async function addonLock(addon: Addon, fd: number, file: string): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<'timeout'>((resolve) => {
     timer = setTimeout(() => resolve('timeout'), LOCK_WAIT_SECONDS * 1000);

@@ -1,8 +1,12 @@
 // The one way this suite starts a program: an argv array (never a shell), stdout and stderr
 // captured, a time limit on every child, a failure thrown as CommandError carrying what the program said.
-// node:child_process rather than execa on this path: every ADD starts a Node process, and execa's
-// import and first call cost ~30 ms there (see README "Benchmarks"); execa serves scripts and tests.
+// The addon's posix_spawn (native/spawn.c) where it loads, else node:child_process; not execa on this
+// path: every ADD starts a Node process, and execa's import and first call cost ~30 ms there (see
+// README "Benchmarks"); execa serves scripts and tests.
+import { constants } from 'node:os';
+import { getSystemErrorName } from 'node:util';
 import { CniError, ErrorCode } from '../cni/errors.js';
+import { type Addon, addon } from './addon.js';
 import { childProcess } from './builtins.js';
 import { findExecutable } from './files.js';
 import { inheritedFds } from './lock.js';
@@ -75,17 +79,57 @@ export function hasTool(file: string, env: NodeJS.ProcessEnv = process.env): boo
   }
 }
 
-export function run(file: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+export async function run(file: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+  const env = opts.env ?? process.env;
+  const program = toolPath(file, env);
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const native = addon();
+  const result = native
+    ? await spawnByAddon(native, program, file, args, env, opts.input, timeoutMs)
+    : await spawnByNode(program, file, args, env, opts.input, timeoutMs);
+  if (result.code !== 0 && !opts.allowFail) throw new CommandError([file, ...args], result);
+  return result;
+}
+
+const timedOut = (file: string, args: readonly string[], timeoutMs: number) =>
+  new CniError(
+    ErrorCode.TryAgainLater,
+    `${[file, ...args].join(' ')}: timed out after ${timeoutMs} ms and was killed`,
+  );
+
+/** posix_spawn through the addon (native/spawn.c): the cheap path. */
+async function spawnByAddon(
+  native: Addon,
+  program: string,
+  file: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  input: string | undefined,
+  timeoutMs: number,
+): Promise<RunResult> {
+  const vars = Object.entries(env).flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${v}`]));
+  // Children hold our locks too (see lock.ts), so a killed plugin's children still hold them.
+  const r = await native.spawn(program, [program, ...args], vars, input ?? '', inheritedFds(), timeoutMs);
+  if ('error' in r) {
+    if (r.error === constants.errno.ENOENT) throw new NotInstalledError(file);
+    throw Object.assign(new Error(`${program}: cannot start: ${getSystemErrorName(-r.error)}`), {
+      code: getSystemErrorName(-r.error),
+    });
+  }
+  if (r.timedOut) throw timedOut(file, args, timeoutMs);
+  return { code: r.status ?? (r.signal ? 128 : 1), stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+}
+
+/** node:child_process, where the addon cannot be loaded. */
+function spawnByNode(
+  program: string,
+  file: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  input: string | undefined,
+  timeoutMs: number,
+): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const env = opts.env ?? process.env;
-    let program: string;
-    try {
-      program = toolPath(file, env);
-    } catch (e) {
-      reject(e);
-      return;
-    }
-    // Children hold our locks too (see lock.ts), so a killed plugin's children still hold them.
     const child = childProcess().spawn(program, args, {
       env,
       stdio: ['pipe', 'pipe', 'pipe', ...inheritedFds()],
@@ -94,12 +138,10 @@ export function run(file: string, args: readonly string[], opts: RunOptions = {}
     const err: Buffer[] = [];
     child.stdout!.on('data', (b: Buffer) => out.push(b));
     child.stderr!.on('data', (b: Buffer) => err.push(b));
-    const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     // Rejects at once: a grandchild holding the pipes open would delay 'close' past the kill.
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      const msg = `${[file, ...args].join(' ')}: timed out after ${timeoutMs} ms and was killed`;
-      reject(new CniError(ErrorCode.TryAgainLater, msg));
+      reject(timedOut(file, args, timeoutMs));
     }, timeoutMs);
     child.on('error', (e: NodeJS.ErrnoException) => {
       clearTimeout(timer);
@@ -107,16 +149,14 @@ export function run(file: string, args: readonly string[], opts: RunOptions = {}
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      const result = {
+      resolve({
         code: code ?? (signal ? 128 : 1),
         stdout: Buffer.concat(out).toString(),
         stderr: Buffer.concat(err).toString(),
-      };
-      if (result.code !== 0 && !opts.allowFail) reject(new CommandError([file, ...args], result));
-      else resolve(result);
+      });
     });
     // A child that exits before reading its stdin must not crash us with EPIPE.
     child.stdin!.on('error', () => {});
-    child.stdin!.end(opts.input ?? '');
+    child.stdin!.end(input ?? '');
   });
 }

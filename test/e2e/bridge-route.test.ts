@@ -26,61 +26,66 @@ async function nftTable(host: ClusterHost): Promise<string> {
 }
 const leases = (host: ClusterHost) => leaseFiles(host);
 
-t.test(
-  'pods on two hosts: direct routes, no NAT inside the cluster, masquerade to the outside',
-  async (t) => {
-    const c = await Cluster.create(t);
-    const [h1, h2] = c.hosts as [ClusterHost, ClusterHost];
-    const a1 = await c.addPod(h1, 'a1');
-    const a2 = await c.addPod(h1, 'a2');
-    const b1 = await c.addPod(h2, 'b1');
-    t.match(a1.ip, /^10\.244\.1\./);
-    t.match(b1.ip, /^10\.244\.2\./);
-    t.match(a1.result, {
-      interfaces: [{ name: 'cni0' }, { name: /^vb/ }, { name: 'eth0', sandbox: a1.path }],
-      ips: [{ interface: 2, gateway: '10.244.1.1' }],
-    });
+// Children started by the addon's posix_spawn (the default), and by child_process without it.
+for (const [how, env] of [
+  ['', {}],
+  [' (CNI_SUITE_NO_ADDON=1: child_process starts ip and nft)', { CNI_SUITE_NO_ADDON: '1' }],
+] as const)
+  t.test(
+    `pods on two hosts: direct routes, no NAT inside the cluster, masquerade to the outside${how}`,
+    async (t) => {
+      const c = await Cluster.create(t, { env });
+      const [h1, h2] = c.hosts as [ClusterHost, ClusterHost];
+      const a1 = await c.addPod(h1, 'a1');
+      const a2 = await c.addPod(h1, 'a2');
+      const b1 = await c.addPod(h2, 'b1');
+      t.match(a1.ip, /^10\.244\.1\./);
+      t.match(b1.ip, /^10\.244\.2\./);
+      t.match(a1.result, {
+        interfaces: [{ name: 'cni0' }, { name: /^vb/ }, { name: 'eth0', sandbox: a1.path }],
+        ips: [{ interface: 2, gateway: '10.244.1.1' }],
+      });
 
-    t.ok(await pings(a1.name, b1.ip), 'a1 → b1 across hosts');
-    t.ok(await pings(b1.name, a1.ip), 'b1 → a1 across hosts');
-    t.ok(await pings(a1.name, a2.ip), 'a1 → a2 on the same bridge');
-    t.match(
-      await ip(['route', 'show', 'proto', '201'], h1.name),
-      `10.244.2.0/24 via ${h2.ip}`,
-      'peer route on h1',
-    );
+      t.ok(await pings(a1.name, b1.ip), 'a1 → b1 across hosts');
+      t.ok(await pings(b1.name, a1.ip), 'b1 → a1 across hosts');
+      t.ok(await pings(a1.name, a2.ip), 'a1 → a2 on the same bridge');
+      t.match(
+        await ip(['route', 'show', 'proto', '201'], h1.name),
+        `10.244.2.0/24 via ${h2.ip}`,
+        'peer route on h1',
+      );
 
-    await tcpServer(b1.name, 7000);
-    t.same(
-      await tcpSend(a1.name, b1.ip, 7000),
-      { from: a1.ip, bytes: 100_000 },
-      'TCP across hosts; b1 sees a1 real IP',
-    );
-    await tcpServer(c.outside.name, 7001);
-    t.same(
-      await tcpSend(a1.name, OUTSIDE_IP, 7001),
-      { from: h1.ip, bytes: 100_000 },
-      'outside sees the host address',
-    );
+      await tcpServer(b1.name, 7000);
+      t.same(
+        await tcpSend(a1.name, b1.ip, 7000),
+        { from: a1.ip, bytes: 100_000 },
+        'TCP across hosts; b1 sees a1 real IP',
+      );
+      await tcpServer(c.outside.name, 7001);
+      t.same(
+        await tcpSend(a1.name, OUTSIDE_IP, 7001),
+        { from: h1.ip, bytes: 100_000 },
+        'outside sees the host address',
+      );
 
-    const check = await c.call(h1, 'CHECK', a1, withPrev(c, a1));
-    t.equal(check.exitCode, 0, `CHECK passes after ADD ${check.stdout}`);
-    await ip(['route', 'del', 'default'], a1.name);
-    const broken = await c.call(h1, 'CHECK', a1, withPrev(c, a1));
-    t.match(
-      broken.json,
-      { code: 103, msg: /route 0\.0\.0\.0\/0 via 10\.244\.1\.1 is missing/ },
-      'CHECK fails once the route is gone',
-    );
+      const check = await c.call(h1, 'CHECK', a1, withPrev(c, a1));
+      t.equal(check.exitCode, 0, `CHECK passes after ADD ${check.stdout}`);
+      await ip(['route', 'del', 'default'], a1.name);
+      const broken = await c.call(h1, 'CHECK', a1, withPrev(c, a1));
+      t.match(
+        broken.json,
+        { code: 103, msg: /route 0\.0\.0\.0\/0 via 10\.244\.1\.1 is missing/ },
+        'CHECK fails once the route is gone',
+      );
 
-    for (const pod of [a1, a2]) {
-      for (const round of [1, 2])
-        t.equal((await c.call(h1, 'DEL', pod)).exitCode, 0, `DEL ${pod.name} #${round}`);
-    }
-    t.same(await hostVeths(h1), [], 'no veth left on h1');
-    t.same(leases(h1), [], 'no lease left on h1');
-  },
-);
+      for (const pod of [a1, a2]) {
+        for (const round of [1, 2])
+          t.equal((await c.call(h1, 'DEL', pod)).exitCode, 0, `DEL ${pod.name} #${round}`);
+      }
+      t.same(await hostVeths(h1), [], 'no veth left on h1');
+      t.same(leases(h1), [], 'no lease left on h1');
+    },
+  );
 
 t.test('DEL is total: no netns, empty CNI_NETNS, never added, no prevResult', async (t) => {
   const c = await Cluster.create(t, { hosts: 1 });

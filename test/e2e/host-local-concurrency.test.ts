@@ -10,10 +10,10 @@ import { Lab } from '../helpers/lab.js';
 const lab = await Lab.create(t);
 const pod = await lab.container('pod');
 
-// The lock is the flock addon by default, util-linux `flock` where the addon cannot be loaded.
+// The lock is the addon's flock(2) by default, util-linux `flock` where the addon cannot be loaded.
 for (const [lockBy, env] of [
-  ['the flock addon', {}],
-  ['`flock` processes', { CNI_SUITE_SPAWN_FLOCK: '1' }],
+  ['the addon', {}],
+  ['`flock` processes', { CNI_SUITE_NO_ADDON: '1' }],
 ] as const) {
   t.test(
     `200 ADDs at 50 in parallel, locking with ${lockBy}: 200 distinct addresses per family, then all DEL`,
@@ -49,7 +49,7 @@ for (const [lockBy, env] of [
   );
 }
 
-t.test('the lock starts no `flock` process; with CNI_SUITE_SPAWN_FLOCK=1 it does', async (t) => {
+t.test('the lock starts no `flock` process; with CNI_SUITE_NO_ADDON=1 it does', async (t) => {
   const dir = t.testdir({ bin: {} });
   const log = join(dir, 'flock-runs');
   writeFileSync(log, '');
@@ -63,7 +63,7 @@ t.test('the lock starts no `flock` process; with CNI_SUITE_SPAWN_FLOCK=1 it does
     runHl(OURS, conf, { command: 'ADD', containerId: id, netns: pod.path, env: { PATH, ...env } });
   t.equal((await add('native', {})).code, 0, 'ADD');
   t.same(runs(), [], 'took the lock without a flock process');
-  t.equal((await add('spawned', { CNI_SUITE_SPAWN_FLOCK: '1' })).code, 0, 'ADD with CNI_SUITE_SPAWN_FLOCK=1');
+  t.equal((await add('spawned', { CNI_SUITE_NO_ADDON: '1' })).code, 0, 'ADD with CNI_SUITE_NO_ADDON=1');
   t.match(runs(), [/^-x -w 60 3$/], 'ran flock once (the control: the logging flock is the one found)');
   t.equal(leases(dir).size, 2, 'both hold a lease');
 });

@@ -56,6 +56,8 @@ export interface ClusterOptions {
    * list only the other hosts), so the firewall keeps each pod's addresses in the pod sets.
    */
   podSets?: boolean;
+  /** Extra env for every plugin call (CNI_SUITE_NO_ADDON). */
+  env?: Record<string, string>;
 }
 
 export class Cluster {
@@ -123,6 +125,7 @@ export class Cluster {
       ifname: pod.ifname,
       hostNetns: host.name,
       path: this.opts.cniPath ?? process.env.CNI_TEST_PATH ?? `${BIN}:/usr/lib/cni`,
+      env: this.opts.env,
     });
   }
 

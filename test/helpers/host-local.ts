@@ -14,7 +14,7 @@ export interface HlCall {
   ifname?: string;
   netns?: string;
   args?: string;
-  /** Extra env (CNI_SUITE_SPAWN_FLOCK, PATH). */
+  /** Extra env (CNI_SUITE_NO_ADDON, PATH). */
   env?: Record<string, string>;
 }
 

@@ -1,0 +1,106 @@
+// The suite's addon (native/): flock(2), which Node lacks, and posix_spawn(3), which starts a
+// program for a fraction of what node:child_process costs (its load, then a fork of the whole Node
+// process per child). The build puts the addon's bytes and digest in the bundle (CNI_SUITE_ADDON);
+// a shared object must be a file to be loaded, so the first call after an install writes it under
+// ADDON_DIR, named by its digest, and every call loads it from there. Anything in the way (lib run
+// from source, a read-only or noexec /var, a directory or file that others could have written)
+// answers undefined, and callers start `flock` and their programs through child_process as before.
+// CNI_SUITE_NO_ADDON=1 asks for that path (tests; an operator who distrusts the addon).
+import { lstatSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { writeFileAtomic } from './files.js';
+
+declare const CNI_SUITE_ADDON: string | undefined;
+declare const CNI_SUITE_ADDON_DIGEST: string | undefined;
+
+const ADDON_DIR = '/var/lib/cni-suite/native';
+
+/** What spawn resolves to: `error` (an errno) when the program could not be started. */
+export type Spawned =
+  | { error: number }
+  | { status: number | null; signal: number; stdout: Buffer; stderr: Buffer; timedOut: boolean };
+
+export interface Addon {
+  /** Resolves to 0 once `fd`'s open file description holds an exclusive flock, else to the errno. */
+  lock(fd: number): Promise<number>;
+  /**
+   * Starts `file` (a path) with `argv` (argv[0] included) and `env` ("K=V"), `input` on its stdin,
+   * `fds` as its descriptors 3, 4, …; killed past `timeoutMs`. See native/spawn.c.
+   */
+  spawn(
+    file: string,
+    argv: readonly string[],
+    env: readonly string[],
+    input: string,
+    fds: readonly number[],
+    timeoutMs: number,
+  ): Promise<Spawned>;
+}
+
+/** null: tried, and this process takes the child_process path. */
+let loaded: Addon | null | undefined;
+
+export function addon(): Addon | undefined {
+  if (loaded === undefined) loaded = load() ?? null;
+  return loaded ?? undefined;
+}
+
+function load(): Addon | undefined {
+  if (typeof CNI_SUITE_ADDON !== 'string' || typeof CNI_SUITE_ADDON_DIGEST !== 'string') return undefined;
+  if (process.env.CNI_SUITE_NO_ADDON) return undefined;
+  try {
+    const bytes = Buffer.from(CNI_SUITE_ADDON, 'base64');
+    const file = `${ADDON_DIR}/cni-suite-${CNI_SUITE_ADDON_DIGEST}.node`;
+    if (!holds(file, bytes)) {
+      mkdirSync(ADDON_DIR, { recursive: true, mode: 0o700 });
+      if (!privateDirs()) return undefined;
+      writeFileAtomic(file, bytes);
+      removeOthers(file);
+    }
+    // Nobody else may write the file or the directories it is in, so what was compared is loaded.
+    if (!privateDirs() || !holds(file, bytes)) return undefined;
+    return loadFile(file);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The addon in `file` (dist/native/cni-suite.node for tests); throws if it cannot be loaded. */
+export function loadFile(file: string): Addon {
+  const mod = { exports: {} as Partial<Addon> };
+  process.dlopen(mod, file);
+  const { lock, spawn } = mod.exports;
+  if (typeof lock !== 'function' || typeof spawn !== 'function')
+    throw new Error(`${file}: not the suite's addon`);
+  return mod.exports as Addon;
+}
+
+/** Tests: the addon this process uses from now on (undefined: none, child_process). */
+export function useAddon(a: Addon | undefined): void {
+  loaded = a ?? null;
+}
+
+/** An upgrade leaves the addon of the build before (flock-*: the lock's alone, before spawn.c). */
+function removeOthers(file: string): void {
+  for (const f of readdirSync(ADDON_DIR))
+    if (/^(?:cni-suite|flock)-\w+\.node$/.test(f) && `${ADDON_DIR}/${f}` !== file)
+      rmSync(`${ADDON_DIR}/${f}`, { force: true });
+}
+
+/** True when `file` is ours, writable by nobody else, and holds exactly `bytes`. */
+function holds(file: string, bytes: Buffer): boolean {
+  try {
+    return ownedAndPrivate(file) && readFileSync(file).equals(bytes);
+  } catch {
+    return false;
+  }
+}
+
+/** ADDON_DIR and its parent are ours and writable by nobody else. */
+const privateDirs = () => ownedAndPrivate(dirname(ADDON_DIR)) && ownedAndPrivate(ADDON_DIR);
+
+/** Owned by this user, not a symlink, and not writable by group or others. */
+function ownedAndPrivate(path: string): boolean {
+  const st = lstatSync(path);
+  return !st.isSymbolicLink() && st.uid === process.getuid?.() && (st.mode & 0o022) === 0;
+}

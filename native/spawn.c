@@ -1,0 +1,336 @@
+// Starting a program without node:child_process, whose load and fork cost a plugin call ≈ 10 ms of
+// CPU for the first child and ≈ 5 ms for each further one (libuv forks the whole Node process).
+// posix_spawn(3) shares the parent's memory until the exec, so it costs a fraction of a
+// millisecond. `spawn(file, argv, env, input, fds, timeoutMs)` starts `file` on the JS thread (so
+// the child gets that thread's priority, see lib/sys/flock.ts) with pipes for stdin, stdout and
+// stderr and `fds` as its descriptors 3, 4, …; a detached thread of its own then writes `input`,
+// reads both outputs and reaps the child. It resolves to
+//   { error }                                        (errno: the program could not be started), or
+//   { status, signal, stdout, stderr, timedOut }     (status null when a signal ended it).
+// Past timeoutMs the child is killed (SIGKILL) and the promise resolves at once, timedOut true.
+// Used by lib/sys/run.ts; built with native/flock.c by scripts/build.ts.
+#define _GNU_SOURCE  // pipe2
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <node_api.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "addon.h"
+
+typedef struct {
+  char *data;
+  size_t len, cap;
+} buffer;
+
+typedef struct {
+  pid_t pid;
+  int in, out, err;  // our ends of the child's stdin (write), stdout and stderr (read); -1 closed
+  char *input;
+  size_t input_len, written;
+  int64_t deadline_ms;
+  buffer stdout_buf, stderr_buf;
+  int status, timed_out, wait_errno;
+  napi_deferred deferred;
+  napi_threadsafe_function done;
+} child;
+
+static int64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void close_fd(int *fd) {
+  if (*fd >= 0) close(*fd);
+  *fd = -1;
+}
+
+// Reads what `fd` has into `b`; closes it at end of file (or on an error, read as the end).
+static void drain(int *fd, buffer *b) {
+  if (b->cap - b->len < 16384) {
+    size_t cap = b->cap ? b->cap * 2 : 65536;
+    char *data = realloc(b->data, cap);
+    if (data == NULL) return close_fd(fd);  // out of memory: the child sees a closed pipe
+    b->data = data;
+    b->cap = cap;
+  }
+  ssize_t n = read(*fd, b->data + b->len, b->cap - b->len);
+  if (n > 0) b->len += n;
+  else if (n == 0 || (errno != EAGAIN && errno != EINTR)) close_fd(fd);
+}
+
+// Writes the next part of the input; closes the pipe once all of it is written or the child stopped
+// reading (EPIPE: the child exited first, as `ip` does on a failed batch line).
+static void feed(child *c) {
+  ssize_t n = write(c->in, c->input + c->written, c->input_len - c->written);
+  if (n > 0) c->written += n;
+  if (c->written == c->input_len || (n < 0 && errno != EAGAIN && errno != EINTR)) close_fd(&c->in);
+}
+
+// Until both outputs are closed or the deadline passes. Returns 0, or 1 on the deadline.
+static int pump(child *c) {
+  while (c->out >= 0 || c->err >= 0) {
+    struct pollfd p[3];
+    int n = 0, in = -1, out = -1, err = -1;
+    if (c->in >= 0) in = n, p[n++] = (struct pollfd){.fd = c->in, .events = POLLOUT};
+    if (c->out >= 0) out = n, p[n++] = (struct pollfd){.fd = c->out, .events = POLLIN};
+    if (c->err >= 0) err = n, p[n++] = (struct pollfd){.fd = c->err, .events = POLLIN};
+    int64_t left = c->deadline_ms - now_ms();
+    if (left <= 0) return 1;
+    if (poll(p, n, left > INT_MAX ? INT_MAX : (int)left) <= 0) continue;
+    if (in >= 0 && p[in].revents) feed(c);
+    if (out >= 0 && p[out].revents) drain(&c->out, &c->stdout_buf);
+    if (err >= 0 && p[err].revents) drain(&c->err, &c->stderr_buf);
+  }
+  return 0;
+}
+
+// Reaps the child, which has closed its outputs and so is exiting. Returns 1 on the deadline.
+static int reap(child *c) {
+  for (;;) {
+    pid_t w = waitpid(c->pid, &c->status, WNOHANG);
+    if (w == c->pid) return 0;
+    if (w < 0 && errno != EINTR) {
+      c->wait_errno = errno;
+      return 0;
+    }
+    if (now_ms() >= c->deadline_ms) return 1;
+    poll(NULL, 0, 1);
+  }
+}
+
+static void set(napi_env env, napi_value obj, const char *key, napi_value value) {
+  napi_set_named_property(env, obj, key, value);
+}
+
+static napi_value int_value(napi_env env, int n) {
+  napi_value v;
+  napi_create_int32(env, n, &v);
+  return v;
+}
+
+static napi_value bytes(napi_env env, const buffer *b) {
+  napi_value v;
+  napi_create_buffer_copy(env, b->len, b->len ? b->data : "", NULL, &v);
+  return v;
+}
+
+static void free_child(child *c) {
+  free(c->input);
+  free(c->stdout_buf.data);
+  free(c->stderr_buf.data);
+  free(c);
+}
+
+// On the JS thread, once the child is done or timed out (env is NULL while Node tears down).
+static void settle(napi_env env, napi_value js_cb, void *context, void *data) {
+  child *c = data;
+  if (env != NULL) {
+    napi_value result, null, flag;
+    napi_create_object(env, &result);
+    napi_get_null(env, &null);
+    int exited = !c->timed_out && !c->wait_errno && WIFEXITED(c->status);
+    int signalled = !c->timed_out && !c->wait_errno && WIFSIGNALED(c->status);
+    set(env, result, "status", exited ? int_value(env, WEXITSTATUS(c->status)) : null);
+    set(env, result, "signal", int_value(env, signalled ? WTERMSIG(c->status) : 0));
+    set(env, result, "stdout", bytes(env, &c->stdout_buf));
+    set(env, result, "stderr", bytes(env, &c->stderr_buf));
+    napi_get_boolean(env, c->timed_out, &flag);
+    set(env, result, "timedOut", flag);
+    napi_resolve_deferred(env, c->deferred, result);
+  }
+  free_child(c);
+}
+
+static void *supervise(void *data) {
+  child *c = data;
+  pid_t pid = c->pid;
+  napi_threadsafe_function done = c->done;
+  int timed_out = c->timed_out = pump(c) || reap(c);
+  close_fd(&c->in);
+  close_fd(&c->out);
+  close_fd(&c->err);
+  if (timed_out) kill(pid, SIGKILL);
+  // After this call `c` belongs to the JS thread.
+  if (napi_call_threadsafe_function(done, c, napi_tsfn_blocking) != napi_ok) free_child(c);
+  if (timed_out) waitpid(pid, NULL, 0);  // answered already; the zombie is reaped here
+  napi_release_threadsafe_function(done, napi_tsfn_release);
+  return NULL;
+}
+
+// A JS string as a new C string (NULL on failure); its length in *len when len is not NULL.
+static char *c_string(napi_env env, napi_value v, size_t *len) {
+  size_t n;
+  if (napi_get_value_string_utf8(env, v, NULL, 0, &n) != napi_ok) return NULL;
+  char *s = malloc(n + 1);
+  if (s != NULL) napi_get_value_string_utf8(env, v, s, n + 1, &n);
+  if (len != NULL) *len = n;
+  return s;
+}
+
+static void free_strings(char **list) {
+  if (list == NULL) return;
+  for (char **s = list; *s != NULL; s++) free(*s);
+  free(list);
+}
+
+// A JS array of strings as a NULL-terminated C array (NULL on failure).
+static char **c_strings(napi_env env, napi_value array) {
+  uint32_t n;
+  if (napi_get_array_length(env, array, &n) != napi_ok) return NULL;
+  char **list = calloc(n + 1, sizeof *list);
+  for (uint32_t i = 0; list != NULL && i < n; i++) {
+    napi_value item;
+    napi_get_element(env, array, i, &item);
+    if ((list[i] = c_string(env, item, NULL)) == NULL) {
+      free_strings(list);
+      list = NULL;
+    }
+  }
+  return list;
+}
+
+// `fds` (JS numbers) as the child's 3, 4, …: each is first copied above that range, so that moving
+// one into place cannot overwrite another still to be moved. The copies are close-on-exec.
+static int map_fds(napi_env env, napi_value array, posix_spawn_file_actions_t *fa, int *copies,
+                   uint32_t max) {
+  uint32_t n = 0;
+  napi_get_array_length(env, array, &n);
+  if (n > max) return -1;
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value item;
+    int32_t fd = -1;
+    napi_get_element(env, array, i, &item);
+    napi_get_value_int32(env, item, &fd);
+    copies[i] = fcntl(fd, F_DUPFD_CLOEXEC, 3 + n);
+    if (copies[i] < 0) return -1;
+    posix_spawn_file_actions_adddup2(fa, copies[i], 3 + i);
+  }
+  return (int)n;
+}
+
+#define MAX_FDS 16
+
+// Starts the child; returns 0 or an errno. On success `c` holds the pid and our pipe ends.
+static int start(napi_env env, napi_value *argv, child *c) {
+  char *file = c_string(env, argv[0], NULL);
+  char **args = c_strings(env, argv[1]);
+  char **envp = c_strings(env, argv[2]);
+  int copies[MAX_FDS], ncopies = 0, err = ENOMEM;
+  int in[2] = {-1, -1}, out[2] = {-1, -1}, errp[2] = {-1, -1};
+  posix_spawn_file_actions_t fa;
+  posix_spawnattr_t attr;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawnattr_init(&attr);
+  if (file == NULL || args == NULL || envp == NULL) goto out;
+  if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC) || pipe2(errp, O_CLOEXEC)) {
+    err = errno;
+    goto out;
+  }
+  posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+  posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+  posix_spawn_file_actions_adddup2(&fa, errp[1], 2);
+  if ((ncopies = map_fds(env, argv[4], &fa, copies, MAX_FDS)) < 0) {
+    err = EBADF;
+    ncopies = 0;
+    goto out;
+  }
+  // The child starts with no signal blocked and every signal at its default (Node ignores SIGPIPE).
+  sigset_t none, defaults;
+  sigemptyset(&none);
+  sigemptyset(&defaults);
+  for (int s = 1; s < 32; s++)
+    if (s != SIGKILL && s != SIGSTOP) sigaddset(&defaults, s);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  err = posix_spawn(&c->pid, file, &fa, &attr, args, envp);
+out:
+  for (int i = 0; i < ncopies; i++) close(copies[i]);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  free(file);
+  free_strings(args);
+  free_strings(envp);
+  close_fd(&in[0]);
+  close_fd(&out[1]);
+  close_fd(&errp[1]);
+  if (err) {
+    close_fd(&in[1]);
+    close_fd(&out[0]);
+    close_fd(&errp[0]);
+    return err;
+  }
+  c->in = in[1];
+  c->out = out[0];
+  c->err = errp[0];
+  fcntl(c->in, F_SETFL, O_NONBLOCK);
+  fcntl(c->out, F_SETFL, O_NONBLOCK);
+  fcntl(c->err, F_SETFL, O_NONBLOCK);
+  return 0;
+}
+
+static napi_value resolve_error(napi_env env, napi_deferred deferred, napi_value promise, int err) {
+  napi_value result;
+  napi_create_object(env, &result);
+  set(env, result, "error", int_value(env, err));
+  napi_resolve_deferred(env, deferred, result);
+  return promise;
+}
+
+napi_value spawn_fn(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6], promise, name;
+  child *c = calloc(1, sizeof *c);
+  if (c == NULL || napi_create_promise(env, &c->deferred, &promise) != napi_ok ||
+      napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 6) {
+    free(c);
+    napi_throw_error(env, NULL, "spawn addon: cannot start a child");
+    return NULL;
+  }
+  double timeout_ms = 0;
+  napi_get_value_double(env, argv[5], &timeout_ms);
+  c->deadline_ms = now_ms() + (int64_t)timeout_ms;
+  c->input = c_string(env, argv[3], &c->input_len);
+  c->in = c->out = c->err = -1;
+  int err = c->input == NULL ? ENOMEM : start(env, argv, c);
+  napi_deferred deferred = c->deferred;
+  if (err) {
+    free_child(c);
+    return resolve_error(env, deferred, promise, err);
+  }
+  if (c->input_len == 0) close_fd(&c->in);
+  napi_create_string_utf8(env, "spawn", NAPI_AUTO_LENGTH, &name);
+  if (napi_create_threadsafe_function(env, NULL, NULL, name, 0, 1, NULL, NULL, NULL, settle,
+                                      &c->done) == napi_ok) {
+    pthread_t thread;
+    pthread_attr_t attr;
+    sigset_t all, before;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &before);  // the supervisor blocks every signal
+    err = pthread_create(&thread, &attr, supervise, c);
+    pthread_sigmask(SIG_SETMASK, &before, NULL);
+    pthread_attr_destroy(&attr);
+    if (err == 0) return promise;
+    napi_release_threadsafe_function(c->done, napi_tsfn_release);
+  }
+  // No thread to supervise it: the child must not outlive this call unnoticed.
+  kill(c->pid, SIGKILL);
+  waitpid(c->pid, NULL, 0);
+  close_fd(&c->in);
+  close_fd(&c->out);
+  close_fd(&c->err);
+  free_child(c);
+  return resolve_error(env, deferred, promise, err ? err : EAGAIN);
+}

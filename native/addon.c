@@ -1,6 +1,24 @@
-// The suite's Node addon (N-API, so any Node 22 loads it): `lock` (flock.c) and `spawn` (spawn.c).
+// The suite's Node addon (N-API, so any Node 22 loads it): `lock` (flock.c), `spawn` (spawn.c) and
+// `bindName` (name.c).
 // scripts/build.ts compiles it; lib/sys/addon.ts writes it out and loads it.
 #include "addon.h"
+
+#include <pthread.h>
+#include <signal.h>
+
+int start_detached(void *(*fn)(void *), void *arg) {
+  pthread_t thread;
+  pthread_attr_t attr;
+  sigset_t all, before;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &before);  // the new thread inherits this mask
+  int err = pthread_create(&thread, &attr, fn, arg);
+  pthread_sigmask(SIG_SETMASK, &before, NULL);
+  pthread_attr_destroy(&attr);
+  return err;
+}
 
 static void export(napi_env env, napi_value exports, const char *name, napi_callback fn) {
   napi_value value;
@@ -11,5 +29,6 @@ static void export(napi_env env, napi_value exports, const char *name, napi_call
 NAPI_MODULE_INIT() {
   export(env, exports, "lock", lock_fn);
   export(env, exports, "spawn", spawn_fn);
+  export(env, exports, "bindName", bind_name_fn);
   return exports;
 }

@@ -4,9 +4,8 @@
 // once. The wait runs on a detached thread of its own, not on libuv's pool: process.exit joins the
 // pool's threads, so a call that gives up waiting (lib/sys/flock.ts) could never exit.
 #include <errno.h>
+#include <fcntl.h>
 #include <node_api.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -56,7 +55,7 @@ napi_value lock_fn(napi_env env, napi_callback_info info) {
     napi_throw_error(env, NULL, "flock addon: cannot start a lock request");
     return NULL;
   }
-  req->fd = fd < 0 ? -1 : dup(fd);
+  req->fd = fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 0);  // never inherited by a child
   if (req->fd < 0) {
     resolve(env, req->deferred, fd < 0 ? EBADF : errno);
     free(req);
@@ -66,16 +65,7 @@ napi_value lock_fn(napi_env env, napi_callback_info info) {
   int err = EAGAIN;
   if (napi_create_threadsafe_function(env, NULL, NULL, name, 0, 1, NULL, NULL, NULL, settle,
                                       &req->done) == napi_ok) {
-    pthread_t thread;
-    pthread_attr_t attr;
-    sigset_t all, before;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &before);  // the waiter inherits a mask blocking every signal
-    err = pthread_create(&thread, &attr, wait_for_lock, req);
-    pthread_sigmask(SIG_SETMASK, &before, NULL);
-    pthread_attr_destroy(&attr);
+    err = start_detached(wait_for_lock, req);
     if (err == 0) return promise;
     napi_release_threadsafe_function(req->done, napi_tsfn_release);
   }

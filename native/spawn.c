@@ -15,16 +15,20 @@
 #include <limits.h>
 #include <node_api.h>
 #include <poll.h>
-#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "addon.h"
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
 
 typedef struct {
   char *data;
@@ -34,11 +38,12 @@ typedef struct {
 typedef struct {
   pid_t pid;
   int in, out, err;  // our ends of the child's stdin (write), stdout and stderr (read); -1 closed
+  int pidfd;         // readable once the child has exited; -1 where the kernel has no pidfd_open
   char *input;
   size_t input_len, written;
   int64_t deadline_ms;
   buffer stdout_buf, stderr_buf;
-  int status, timed_out, wait_errno;
+  int status, timed_out, wait_errno, lost_output;
   napi_deferred deferred;
   napi_threadsafe_function done;
 } child;
@@ -55,11 +60,14 @@ static void close_fd(int *fd) {
 }
 
 // Reads what `fd` has into `b`; closes it at end of file (or on an error, read as the end).
-static void drain(int *fd, buffer *b) {
+static void drain(child *c, int *fd, buffer *b) {
   if (b->cap - b->len < 16384) {
     size_t cap = b->cap ? b->cap * 2 : 65536;
     char *data = realloc(b->data, cap);
-    if (data == NULL) return close_fd(fd);  // out of memory: the child sees a closed pipe
+    if (data == NULL) {  // out of memory: the child sees a closed pipe, the call fails
+      c->lost_output = 1;
+      return close_fd(fd);
+    }
     b->data = data;
     b->cap = cap;
   }
@@ -76,36 +84,42 @@ static void feed(child *c) {
   if (c->written == c->input_len || (n < 0 && errno != EAGAIN && errno != EINTR)) close_fd(&c->in);
 }
 
-// Until both outputs are closed or the deadline passes. Returns 0, or 1 on the deadline.
-static int pump(child *c) {
-  while (c->out >= 0 || c->err >= 0) {
-    struct pollfd p[3];
-    int n = 0, in = -1, out = -1, err = -1;
-    if (c->in >= 0) in = n, p[n++] = (struct pollfd){.fd = c->in, .events = POLLOUT};
-    if (c->out >= 0) out = n, p[n++] = (struct pollfd){.fd = c->out, .events = POLLIN};
-    if (c->err >= 0) err = n, p[n++] = (struct pollfd){.fd = c->err, .events = POLLIN};
-    int64_t left = c->deadline_ms - now_ms();
-    if (left <= 0) return 1;
-    if (poll(p, n, left > INT_MAX ? INT_MAX : (int)left) <= 0) continue;
-    if (in >= 0 && p[in].revents) feed(c);
-    if (out >= 0 && p[out].revents) drain(&c->out, &c->stdout_buf);
-    if (err >= 0 && p[err].revents) drain(&c->err, &c->stderr_buf);
-  }
+// Reaps the child if it has exited; returns 1 when it is done with (exited, or not ours to wait).
+static int reaped(child *c) {
+  pid_t w = waitpid(c->pid, &c->status, WNOHANG);
+  if (w == c->pid) return 1;
+  if (w < 0 && errno != EINTR) return c->wait_errno = errno, 1;
   return 0;
 }
 
-// Reaps the child, which has closed its outputs and so is exiting. Returns 1 on the deadline.
-static int reap(child *c) {
-  for (;;) {
-    pid_t w = waitpid(c->pid, &c->status, WNOHANG);
-    if (w == c->pid) return 0;
-    if (w < 0 && errno != EINTR) {
-      c->wait_errno = errno;
-      return 0;
+// Feeds the input and reads both outputs until the child has exited and closed them, as
+// child_process's 'close' does; the input goes on until the child exits, whatever it closed. The
+// child's exit is seen through its pidfd; without one (a kernel before 5.3), by asking every
+// millisecond once the outputs are closed. Returns 0, or 1 on the deadline or a failing poll.
+static int supervise_io(child *c) {
+  int exited = 0;
+  while (!exited || c->out >= 0 || c->err >= 0) {
+    struct pollfd p[4];
+    int n = 0, in = -1, out = -1, err = -1, pid = -1;
+    if (c->in >= 0) in = n, p[n++] = (struct pollfd){.fd = c->in, .events = POLLOUT};
+    if (c->out >= 0) out = n, p[n++] = (struct pollfd){.fd = c->out, .events = POLLIN};
+    if (c->err >= 0) err = n, p[n++] = (struct pollfd){.fd = c->err, .events = POLLIN};
+    if (!exited && c->pidfd >= 0) pid = n, p[n++] = (struct pollfd){.fd = c->pidfd, .events = POLLIN};
+    int64_t left = c->deadline_ms - now_ms();
+    if (left <= 0) return 1;
+    int asking = !exited && c->pidfd < 0 && c->out < 0 && c->err < 0;
+    int wait_ms = asking && left > 1 ? 1 : left > INT_MAX ? INT_MAX : (int)left;
+    int ready = poll(p, n, wait_ms);
+    if (ready < 0 && errno != EINTR && errno != EAGAIN) return 1;
+    if (ready > 0 && in >= 0 && p[in].revents) feed(c);
+    if (ready > 0 && out >= 0 && p[out].revents) drain(c, &c->out, &c->stdout_buf);
+    if (ready > 0 && err >= 0 && p[err].revents) drain(c, &c->err, &c->stderr_buf);
+    if (!exited && (asking || (pid >= 0 && ready > 0 && p[pid].revents)) && reaped(c)) {
+      exited = 1;
+      close_fd(&c->in);  // nobody reads it any more
     }
-    if (now_ms() >= c->deadline_ms) return 1;
-    poll(NULL, 0, 1);
   }
+  return 0;
 }
 
 static void set(napi_env env, napi_value obj, const char *key, napi_value value) {
@@ -138,8 +152,9 @@ static void settle(napi_env env, napi_value js_cb, void *context, void *data) {
     napi_value result, null, flag;
     napi_create_object(env, &result);
     napi_get_null(env, &null);
-    int exited = !c->timed_out && !c->wait_errno && WIFEXITED(c->status);
-    int signalled = !c->timed_out && !c->wait_errno && WIFSIGNALED(c->status);
+    int known = !c->timed_out && !c->wait_errno && !c->lost_output;  // else: status null, a failure
+    int exited = known && WIFEXITED(c->status);
+    int signalled = known && WIFSIGNALED(c->status);
     set(env, result, "status", exited ? int_value(env, WEXITSTATUS(c->status)) : null);
     set(env, result, "signal", int_value(env, signalled ? WTERMSIG(c->status) : 0));
     set(env, result, "stdout", bytes(env, &c->stdout_buf));
@@ -155,10 +170,11 @@ static void *supervise(void *data) {
   child *c = data;
   pid_t pid = c->pid;
   napi_threadsafe_function done = c->done;
-  int timed_out = c->timed_out = pump(c) || reap(c);
+  int timed_out = c->timed_out = supervise_io(c);
   close_fd(&c->in);
   close_fd(&c->out);
   close_fd(&c->err);
+  close_fd(&c->pidfd);
   if (timed_out) kill(pid, SIGKILL);
   // After this call `c` belongs to the JS thread.
   if (napi_call_threadsafe_function(done, c, napi_tsfn_blocking) != napi_ok) free_child(c);
@@ -167,13 +183,19 @@ static void *supervise(void *data) {
   return NULL;
 }
 
-// A JS string as a new C string (NULL on failure); its length in *len when len is not NULL.
+// A JS string as a new C string (NULL on failure); its length in *len when len is not NULL, else
+// it must hold no NUL (an argument or variable would be cut there: refused, as Node refuses it).
 static char *c_string(napi_env env, napi_value v, size_t *len) {
   size_t n;
   if (napi_get_value_string_utf8(env, v, NULL, 0, &n) != napi_ok) return NULL;
   char *s = malloc(n + 1);
-  if (s != NULL) napi_get_value_string_utf8(env, v, s, n + 1, &n);
+  if (s == NULL) return NULL;
+  napi_get_value_string_utf8(env, v, s, n + 1, &n);
   if (len != NULL) *len = n;
+  else if (strlen(s) != n) {
+    free(s);
+    return NULL;
+  }
   return s;
 }
 
@@ -199,26 +221,27 @@ static char **c_strings(napi_env env, napi_value array) {
   return list;
 }
 
+#define MAX_FDS 64
+
 // `fds` (JS numbers) as the child's 3, 4, …: each is first copied above that range, so that moving
-// one into place cannot overwrite another still to be moved. The copies are close-on-exec.
+// one into place cannot overwrite another still to be moved. The copies (close-on-exec, closed by
+// the caller) are counted in *made. Returns 0 or an errno.
 static int map_fds(napi_env env, napi_value array, posix_spawn_file_actions_t *fa, int *copies,
-                   uint32_t max) {
+                   int *made) {
   uint32_t n = 0;
   napi_get_array_length(env, array, &n);
-  if (n > max) return -1;
+  if (n > MAX_FDS) return EMFILE;
   for (uint32_t i = 0; i < n; i++) {
     napi_value item;
     int32_t fd = -1;
     napi_get_element(env, array, i, &item);
     napi_get_value_int32(env, item, &fd);
-    copies[i] = fcntl(fd, F_DUPFD_CLOEXEC, 3 + n);
-    if (copies[i] < 0) return -1;
+    if ((copies[i] = fcntl(fd, F_DUPFD_CLOEXEC, 3 + n)) < 0) return errno;
+    *made = i + 1;
     posix_spawn_file_actions_adddup2(fa, copies[i], 3 + i);
   }
-  return (int)n;
+  return 0;
 }
-
-#define MAX_FDS 16
 
 // Starts the child; returns 0 or an errno. On success `c` holds the pid and our pipe ends.
 static int start(napi_env env, napi_value *argv, child *c) {
@@ -231,7 +254,10 @@ static int start(napi_env env, napi_value *argv, child *c) {
   posix_spawnattr_t attr;
   posix_spawn_file_actions_init(&fa);
   posix_spawnattr_init(&attr);
-  if (file == NULL || args == NULL || envp == NULL) goto out;
+  if (file == NULL || args == NULL || envp == NULL) {
+    err = EINVAL;  // out of memory, or a NUL inside (see c_string)
+    goto out;
+  }
   if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC) || pipe2(errp, O_CLOEXEC)) {
     err = errno;
     goto out;
@@ -239,11 +265,7 @@ static int start(napi_env env, napi_value *argv, child *c) {
   posix_spawn_file_actions_adddup2(&fa, in[0], 0);
   posix_spawn_file_actions_adddup2(&fa, out[1], 1);
   posix_spawn_file_actions_adddup2(&fa, errp[1], 2);
-  if ((ncopies = map_fds(env, argv[4], &fa, copies, MAX_FDS)) < 0) {
-    err = EBADF;
-    ncopies = 0;
-    goto out;
-  }
+  if ((err = map_fds(env, argv[4], &fa, copies, &ncopies))) goto out;
   // The child starts with no signal blocked and every signal at its default (Node ignores SIGPIPE).
   sigset_t none, defaults;
   sigemptyset(&none);
@@ -273,6 +295,7 @@ out:
   c->in = in[1];
   c->out = out[0];
   c->err = errp[0];
+  c->pidfd = (int)syscall(SYS_pidfd_open, c->pid, 0);  // close-on-exec; -1 before Linux 5.3
   fcntl(c->in, F_SETFL, O_NONBLOCK);
   fcntl(c->out, F_SETFL, O_NONBLOCK);
   fcntl(c->err, F_SETFL, O_NONBLOCK);
@@ -299,9 +322,10 @@ napi_value spawn_fn(napi_env env, napi_callback_info info) {
   }
   double timeout_ms = 0;
   napi_get_value_double(env, argv[5], &timeout_ms);
+  if (!(timeout_ms >= 0 && timeout_ms <= 1e9)) timeout_ms = 1e9;  // NaN, ∞: ≈ 11 days
   c->deadline_ms = now_ms() + (int64_t)timeout_ms;
   c->input = c_string(env, argv[3], &c->input_len);
-  c->in = c->out = c->err = -1;
+  c->in = c->out = c->err = c->pidfd = -1;
   int err = c->input == NULL ? ENOMEM : start(env, argv, c);
   napi_deferred deferred = c->deferred;
   if (err) {
@@ -312,16 +336,7 @@ napi_value spawn_fn(napi_env env, napi_callback_info info) {
   napi_create_string_utf8(env, "spawn", NAPI_AUTO_LENGTH, &name);
   if (napi_create_threadsafe_function(env, NULL, NULL, name, 0, 1, NULL, NULL, NULL, settle,
                                       &c->done) == napi_ok) {
-    pthread_t thread;
-    pthread_attr_t attr;
-    sigset_t all, before;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &before);  // the supervisor blocks every signal
-    err = pthread_create(&thread, &attr, supervise, c);
-    pthread_sigmask(SIG_SETMASK, &before, NULL);
-    pthread_attr_destroy(&attr);
+    err = start_detached(supervise, c);
     if (err == 0) return promise;
     napi_release_threadsafe_function(c->done, napi_tsfn_release);
   }
@@ -331,6 +346,7 @@ napi_value spawn_fn(napi_env env, napi_callback_info info) {
   close_fd(&c->in);
   close_fd(&c->out);
   close_fd(&c->err);
+  close_fd(&c->pidfd);
   free_child(c);
   return resolve_error(env, deferred, promise, err ? err : EAGAIN);
 }

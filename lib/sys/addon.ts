@@ -1,10 +1,10 @@
-// The suite's addon (native/): flock(2), which Node lacks, and posix_spawn(3), which starts a
-// program for a fraction of what node:child_process costs (its load, then a fork of the whole Node
-// process per child). The build puts the addon's bytes and digest in the bundle (CNI_SUITE_ADDON);
+// The suite's addon (native/): flock(2), which Node lacks; posix_spawn(3), which starts a program
+// for a fraction of what node:child_process costs (its load, then a fork of the whole Node process
+// per child); and binding an abstract unix socket, the named lock, without loading node:net. The build puts the addon's bytes and digest in the bundle (CNI_SUITE_ADDON);
 // a shared object must be a file to be loaded, so the first call after an install writes it under
 // ADDON_DIR, named by its digest, and every call loads it from there. Anything in the way (lib run
 // from source, a read-only or noexec /var, a directory or file that others could have written)
-// answers undefined, and callers start `flock` and their programs through child_process as before.
+// answers undefined, and callers use `flock`, child_process and node:net as before.
 // CNI_SUITE_NO_ADDON=1 asks for that path (tests; an operator who distrusts the addon).
 import { lstatSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -35,6 +35,8 @@ export interface Addon {
     fds: readonly number[],
     timeoutMs: number,
   ): Promise<Spawned>;
+  /** A unix socket bound to the abstract address `name`, as its descriptor, or -errno. */
+  bindName(name: string): number;
 }
 
 /** null: tried, and this process takes the child_process path. */
@@ -47,7 +49,8 @@ export function addon(): Addon | undefined {
 
 function load(): Addon | undefined {
   if (typeof CNI_SUITE_ADDON !== 'string' || typeof CNI_SUITE_ADDON_DIGEST !== 'string') return undefined;
-  if (process.env.CNI_SUITE_NO_ADDON) return undefined;
+  // CNI_SUITE_SPAWN_FLOCK: the name this had while the addon only took host-local's lock.
+  if (process.env.CNI_SUITE_NO_ADDON || process.env.CNI_SUITE_SPAWN_FLOCK) return undefined;
   try {
     const bytes = Buffer.from(CNI_SUITE_ADDON, 'base64');
     const file = `${ADDON_DIR}/cni-suite-${CNI_SUITE_ADDON_DIGEST}.node`;
@@ -65,17 +68,20 @@ function load(): Addon | undefined {
   }
 }
 
-/** The addon in `file` (dist/native/cni-suite.node for tests); throws if it cannot be loaded. */
+/**
+ * The addon in `file`, unchecked: load() checks first; tests load dist/native/cni-suite.node. Throws
+ * if it cannot be loaded.
+ */
 export function loadFile(file: string): Addon {
   const mod = { exports: {} as Partial<Addon> };
   process.dlopen(mod, file);
-  const { lock, spawn } = mod.exports;
-  if (typeof lock !== 'function' || typeof spawn !== 'function')
+  const { lock, spawn, bindName } = mod.exports;
+  if (typeof lock !== 'function' || typeof spawn !== 'function' || typeof bindName !== 'function')
     throw new Error(`${file}: not the suite's addon`);
   return mod.exports as Addon;
 }
 
-/** Tests: the addon this process uses from now on (undefined: none, child_process). */
+/** For tests only: the addon this process uses from now on (undefined: none). */
 export function useAddon(a: Addon | undefined): void {
   loaded = a ?? null;
 }

@@ -81,57 +81,55 @@ export function hasTool(file: string, env: NodeJS.ProcessEnv = process.env): boo
 
 export async function run(file: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
   const env = opts.env ?? process.env;
-  const program = toolPath(file, env);
-  const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const start: Start = {
+    program: toolPath(file, env),
+    file,
+    args,
+    env,
+    input: opts.input ?? '',
+    timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+  };
   const native = addon();
-  const result = native
-    ? await spawnByAddon(native, program, file, args, env, opts.input, timeoutMs)
-    : await spawnByNode(program, file, args, env, opts.input, timeoutMs);
+  const result = native ? await spawnByAddon(native, start) : await spawnByNode(start);
   if (result.code !== 0 && !opts.allowFail) throw new CommandError([file, ...args], result);
   return result;
 }
 
-const timedOut = (file: string, args: readonly string[], timeoutMs: number) =>
+/** A program to start: `program` is `file` found on PATH. */
+interface Start {
+  program: string;
+  file: string;
+  args: readonly string[];
+  env: NodeJS.ProcessEnv;
+  input: string;
+  timeoutMs: number;
+}
+
+const timedOut = (s: Start) =>
   new CniError(
     ErrorCode.TryAgainLater,
-    `${[file, ...args].join(' ')}: timed out after ${timeoutMs} ms and was killed`,
+    `${[s.file, ...s.args].join(' ')}: timed out after ${s.timeoutMs} ms and was killed`,
   );
 
 /** posix_spawn through the addon (native/spawn.c): the cheap path. */
-async function spawnByAddon(
-  native: Addon,
-  program: string,
-  file: string,
-  args: readonly string[],
-  env: NodeJS.ProcessEnv,
-  input: string | undefined,
-  timeoutMs: number,
-): Promise<RunResult> {
-  const vars = Object.entries(env).flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${v}`]));
+async function spawnByAddon(native: Addon, s: Start): Promise<RunResult> {
+  const vars = Object.entries(s.env).flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${v}`]));
   // Children hold our locks too (see lock.ts), so a killed plugin's children still hold them.
-  const r = await native.spawn(program, [program, ...args], vars, input ?? '', inheritedFds(), timeoutMs);
+  const r = await native.spawn(s.program, [s.program, ...s.args], vars, s.input, inheritedFds(), s.timeoutMs);
   if ('error' in r) {
-    if (r.error === constants.errno.ENOENT) throw new NotInstalledError(file);
-    throw Object.assign(new Error(`${program}: cannot start: ${getSystemErrorName(-r.error)}`), {
-      code: getSystemErrorName(-r.error),
-    });
+    if (r.error === constants.errno.ENOENT) throw new NotInstalledError(s.file);
+    const code = getSystemErrorName(-r.error);
+    throw Object.assign(new Error(`${s.program}: cannot start: ${code}`), { code });
   }
-  if (r.timedOut) throw timedOut(file, args, timeoutMs);
+  if (r.timedOut) throw timedOut(s);
   return { code: r.status ?? (r.signal ? 128 : 1), stdout: r.stdout.toString(), stderr: r.stderr.toString() };
 }
 
 /** node:child_process, where the addon cannot be loaded. */
-function spawnByNode(
-  program: string,
-  file: string,
-  args: readonly string[],
-  env: NodeJS.ProcessEnv,
-  input: string | undefined,
-  timeoutMs: number,
-): Promise<RunResult> {
+function spawnByNode(s: Start): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = childProcess().spawn(program, args, {
-      env,
+    const child = childProcess().spawn(s.program, s.args, {
+      env: s.env,
       stdio: ['pipe', 'pipe', 'pipe', ...inheritedFds()],
     });
     const out: Buffer[] = [];
@@ -141,11 +139,11 @@ function spawnByNode(
     // Rejects at once: a grandchild holding the pipes open would delay 'close' past the kill.
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(timedOut(file, args, timeoutMs));
-    }, timeoutMs);
+      reject(timedOut(s));
+    }, s.timeoutMs);
     child.on('error', (e: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      reject(e.code === 'ENOENT' ? new NotInstalledError(file) : e);
+      reject(e.code === 'ENOENT' ? new NotInstalledError(s.file) : e);
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
@@ -157,6 +155,6 @@ function spawnByNode(
     });
     // A child that exits before reading its stdin must not crash us with EPIPE.
     child.stdin!.on('error', () => {});
-    child.stdin!.end(input ?? '');
+    child.stdin!.end(s.input);
   });
 }

@@ -1,12 +1,22 @@
 // lib/sys/run: every child has a time limit (a hung one is killed and reported as code 11), its
 // output is captured whole, its input written whole. Each case runs on both ways of starting a
 // program: the addon's posix_spawn (native/spawn.c, as built by `npm run build`) and child_process.
-import { closeSync, openSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { CniError } from '../../lib/cni/errors.js';
 import { addon, loadFile, useAddon } from '../../lib/sys/addon.js';
+import { holdLock } from '../../lib/sys/lock.js';
 import { DEFAULT_TIMEOUT_MS, NotInstalledError, run } from '../../lib/sys/run.js';
 
 const ADDON = join(import.meta.dirname, '../../dist/native/cni-suite.node');
@@ -38,6 +48,26 @@ for (const [name, use] of paths) {
       t.ok(err instanceof CniError, 'a CniError');
       t.match(err, { code: 11, message: /^sleep 5: timed out after 200 ms/ });
       t.ok(took >= 190 && took < 1000, `rejected after ~200 ms (took ${took} ms)`);
+    });
+
+    t.test('the timed-out child is killed and reaped, not left running', async (t) => {
+      const file = join(tmpdir(), `run-test-pid-${process.pid}`);
+      t.teardown(() => rmSync(file, { force: true }));
+      await t.rejects(run('sh', ['-c', `echo $$ > ${file}; exec sleep 5`], { timeoutMs: 300 }), { code: 11 });
+      const pid = readFileSync(file, 'utf8').trim();
+      await new Promise((r) => setTimeout(r, 200));
+      t.notOk(existsSync(`/proc/${pid}`), `pid ${pid} is gone`);
+    });
+
+    t.test('a child that closes its outputs still gets all its input, then its end', async (t) => {
+      const file = join(tmpdir(), `run-test-in-${process.pid}`);
+      t.teardown(() => rmSync(file, { force: true }));
+      const input = 'z'.repeat(300_000);
+      const started = Date.now();
+      const script = `exec >/dev/null 2>&1; sleep 0.2; cat > ${file}`;
+      t.match(await run('sh', ['-c', script], { input, timeoutMs: 5000 }), { code: 0 });
+      t.ok(Date.now() - started < 3000, 'answered without waiting for the limit');
+      t.equal(readFileSync(file, 'utf8'), input);
     });
 
     t.test('a grandchild holding the pipes open does not hold the call past its limit', async (t) => {
@@ -109,6 +139,39 @@ for (const [name, use] of paths) {
       await run('sleep', ['5'], { timeoutMs: 50 }).catch(() => {});
       await new Promise((r) => setTimeout(r, 200));
       t.same(zombies(), [], 'no zombie left');
+    });
+
+    t.test('descriptors: a held lock reaches the child as its fd 3; nothing else does', async (t) => {
+      const fd3 = 'readlink /proc/$$/fd/3 || echo none';
+      t.equal((await run('sh', ['-c', fd3])).stdout.trim(), 'none', 'no fd 3 without a lock');
+      const release = await holdLock(`run-test-${process.pid}`);
+      try {
+        t.match((await run('sh', ['-c', fd3])).stdout, /^socket:\[\d+\]$/m, 'the lock as fd 3');
+      } finally {
+        release();
+      }
+    });
+
+    t.test("descriptors: a child started while another runs gets none of the other's pipes", async (t) => {
+      const count = async () => (await run('sh', ['-c', 'ls /proc/$$/fd | wc -l'])).stdout.trim();
+      const alone = await count();
+      const [, beside] = await Promise.all([run('sleep', ['0.5']), count()]);
+      t.equal(beside, alone);
+    });
+
+    t.test('no descriptor of ours is left open by a run, whatever its end', async (t) => {
+      const open = () => readdirSync('/proc/self/fd').length;
+      const before = open();
+      const file = join(tmpdir(), `run-test-x-${process.pid}`);
+      writeFileSync(file, '', { mode: 0o600 });
+      t.teardown(() => rmSync(file, { force: true }));
+      for (let i = 0; i < 5; i++) await run('true', [], { input: 'x' });
+      await t.rejects(run('/nonexistent/program', []), NotInstalledError);
+      await t.rejects(run(file, []), { code: 'EACCES' });
+      await t.rejects(run('sleep', ['5'], { timeoutMs: 50 }), { code: 11 });
+      await t.rejects(run('echo', ['a\0b']), 'an argument holding a NUL is refused');
+      await new Promise((r) => setTimeout(r, 200));
+      t.equal(open(), before);
     });
 
     t.test('descriptors: no file of ours reaches the child', async (t) => {

@@ -3,6 +3,7 @@
 // host that a call may reuse for a while (the uplink). Kept on tmpfs (gone at reboot, like the
 // state) per network and netns (netns "hosts" on one machine share /run).
 import { rmSync, statSync } from 'node:fs';
+import { addon } from '../sys/addon.js';
 import { crypto } from '../sys/builtins.js';
 import { readRegularFile, writeFileAtomic } from '../sys/files.js';
 import { ownNetnsId } from '../sys/netns.js';
@@ -38,9 +39,14 @@ export function stamp(network: string, kind: StampKind): Stamp {
 
 /**
  * A digest of what was applied. Native: the content holds the peers file's text, and hashing its
- * 1000 peers in JavaScript (shortHash) took ≈ 13 ms of an ADD.
+ * 1000 peers in JavaScript (shortHash) took ≈ 13 ms of an ADD. The addon's (native/digest.c) costs
+ * no module load; node:crypto's SHA-256 without it (≈ 10 ms to load). The two differ: a stamp
+ * written by one and read by the other is a miss, and the call does the full work once.
  */
-const digest = (content: string): string => crypto().hash('sha256', content).slice(0, 32);
+function digest(content: string): string {
+  const native = addon();
+  return native ? native.digest(content) : crypto().hash('sha256', content).slice(0, 32);
+}
 
 function readStamp(file: string, maxAgeMs = Number.POSITIVE_INFINITY, maxBytes = 64): string | undefined {
   try {

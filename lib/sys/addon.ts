@@ -1,10 +1,11 @@
 // The suite's addon (native/): flock(2), which Node lacks; posix_spawn(3), which starts a program
 // for a fraction of what node:child_process costs (its load, then a fork of the whole Node process
-// per child); and binding an abstract unix socket, the named lock, without loading node:net. The build puts the addon's bytes and digest in the bundle (CNI_SUITE_ADDON);
+// per child); binding an abstract unix socket, the named lock, without loading node:net; and a
+// fast digest, without loading node:crypto. The build puts the addon's bytes and digest in the bundle (CNI_SUITE_ADDON);
 // a shared object must be a file to be loaded, so the first call after an install writes it under
 // ADDON_DIR, named by its digest, and every call loads it from there. Anything in the way (lib run
 // from source, a read-only or noexec /var, a directory or file that others could have written)
-// answers undefined, and callers use `flock`, child_process and node:net as before.
+// answers undefined, and callers use `flock`, child_process, node:net and node:crypto as before.
 // CNI_SUITE_NO_ADDON=1 asks for that path (tests; an operator who distrusts the addon).
 import { lstatSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -37,6 +38,8 @@ export interface Addon {
   ): Promise<Spawned>;
   /** A unix socket bound to the abstract address `name`, as its descriptor, or -errno. */
   bindName(name: string): number;
+  /** 128 bits of a fast non-cryptographic hash of `text`, as 32 hex digits (native/digest.c). */
+  digest(text: string): string;
 }
 
 /** null: tried, and this process takes the child_process path. */
@@ -75,8 +78,8 @@ function load(): Addon | undefined {
 export function loadFile(file: string): Addon {
   const mod = { exports: {} as Partial<Addon> };
   process.dlopen(mod, file);
-  const { lock, spawn, bindName } = mod.exports;
-  if (typeof lock !== 'function' || typeof spawn !== 'function' || typeof bindName !== 'function')
+  const names = ['lock', 'spawn', 'bindName', 'digest'] as const;
+  if (names.some((n) => typeof mod.exports[n] !== 'function'))
     throw new Error(`${file}: not the suite's addon`);
   return mod.exports as Addon;
 }

@@ -1,5 +1,5 @@
 // The suite's Node addon (N-API, so any Node 22 loads it): `lock` (flock.c), `spawn` (spawn.c),
-// `bindName` (name.c) and `digest` (digest.c).
+// `bindName` (name.c), `digest` (digest.c) and `writeIn` (netns.c).
 // scripts/build.ts compiles it; lib/sys/addon.ts writes it out and loads it.
 #include "addon.h"
 
@@ -31,5 +31,6 @@ NAPI_MODULE_INIT() {
   export(env, exports, "spawn", spawn_fn);
   export(env, exports, "bindName", bind_name_fn);
   export(env, exports, "digest", digest_fn);
+  export(env, exports, "writeIn", write_in_fn);
   return exports;
 }

@@ -5,6 +5,7 @@ napi_value lock_fn(napi_env env, napi_callback_info info);   // flock.c
 napi_value spawn_fn(napi_env env, napi_callback_info info);  // spawn.c
 napi_value bind_name_fn(napi_env env, napi_callback_info info);  // name.c
 napi_value digest_fn(napi_env env, napi_callback_info info);     // digest.c
+napi_value write_in_fn(napi_env env, napi_callback_info info);   // netns.c
 
 // Runs fn(arg) on a new detached thread that blocks every signal (no EINTR, and Node's signal
 // handling stays on its own threads). Returns 0 or an errno.

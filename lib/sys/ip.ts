@@ -2,7 +2,7 @@
 // path; `bridge` (FDB entries) the same way with `tool: 'bridge'`.
 import { hasOwnLink, inNetns } from './netns.js';
 import { CommandError, run } from './run.js';
-import { withSysctlsIn } from './sysctl.js';
+import { withSysctlsIn, writeSysctlsIn } from './sysctl.js';
 
 export interface IpOptions {
   /** Path of the netns to run in; the current one when undefined. */
@@ -73,7 +73,10 @@ async function runBatch(
   opts: IpOptions,
   flags: string[],
 ): Promise<string> {
-  const [file, argv] = ipArgv(opts.netns, [...flags, '-batch', '-'], opts.tool, opts.sysctls);
+  // The addon writes the sysctls first, then `ip` runs alone; else a shell before it does.
+  const sysctls =
+    opts.sysctls?.length && opts.netns && writeSysctlsIn(opts.netns, opts.sysctls) ? [] : opts.sysctls;
+  const [file, argv] = ipArgv(opts.netns, [...flags, '-batch', '-'], opts.tool, sysctls);
   try {
     return (await run(file, argv, { input: commands.map(batchLine).join('\n') })).stdout;
   } catch (err) {

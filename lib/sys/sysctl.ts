@@ -1,6 +1,9 @@
 // sysctl by writing /proc/sys directly (no process start) in the current netns; in another netns
-// by a shell inside it, which then execs the command that needs them (Node cannot enter a netns).
+// through the addon (a thread of its own enters it), or without the addon by a shell inside it,
+// which then execs the command that needs them (Node cannot enter a netns).
 import { readFileSync, writeFileSync } from 'node:fs';
+import { getSystemErrorName } from 'node:util';
+import { addon } from './addon.js';
 import { inNetns } from './netns.js';
 
 /** "a.b.c", or "a/b/c" when a part holds dots (an interface called eth0.1). */
@@ -13,6 +16,22 @@ export function readSysctl(key: string): string {
 /** Writes only when the value differs, so an already-set value costs one read. */
 export function ensureSysctl(key: string, value: string): void {
   if (readSysctl(key) !== value) writeFileSync(path(key), value);
+}
+
+/**
+ * Writes sysctls inside the netns at `netns` through the addon, before the command that needs them
+ * starts (no process start for them). False when the addon is not loaded: use withSysctlsIn.
+ */
+export function writeSysctlsIn(netns: string, pairs: readonly (readonly [string, string])[]): boolean {
+  const native = addon();
+  if (!native) return false;
+  const [err, at] = native.writeIn(
+    netns,
+    pairs.flatMap(([k, v]) => [path(k), v]),
+  );
+  if (err === 0) return true;
+  const what = at < 0 ? `cannot enter ${netns}` : `sysctl ${pairs[at]?.[0]} in ${netns}`;
+  throw new Error(`${what}: ${getSystemErrorName(-err)}`);
 }
 
 /**

@@ -30,9 +30,12 @@ napi_value bind_name_fn(napi_env env, napi_callback_info info) {
   napi_value argv[1], result;
   char name[sizeof ((struct sockaddr_un *)0)->sun_path];
   int answer = -EINVAL;
+  // The length first: a name too long is refused, never cut to a prefix that another name shares.
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) == napi_ok && argc == 1 &&
-      napi_get_value_string_utf8(env, argv[0], name, sizeof name, &len) == napi_ok)
-    answer = len >= sizeof name - 1 ? -ENAMETOOLONG : bind_name(name, len);
+      napi_get_value_string_utf8(env, argv[0], NULL, 0, &len) == napi_ok)
+    answer = len > sizeof name - 1 ? -ENAMETOOLONG : 0;
+  if (answer == 0 && napi_get_value_string_utf8(env, argv[0], name, sizeof name, &len) == napi_ok)
+    answer = bind_name(name, len);
   napi_create_int32(env, answer, &result);
   return result;
 }

@@ -2,7 +2,7 @@
 // inside the network namespace at the path `netns`, from a thread of its own that enters it (a
 // thread's netns is its own; the caller's is never changed) and ends after. A key the netns lacks
 // (IPv6 disabled) is skipped, as `sysctl -e` does. Returns [0, -1], or [errno, index of the pair
-// that failed] (-1: entering the netns failed). Saves lib/sys/sysctl.ts starting `nsenter` and `sh`
+// that failed] (-1: entering the netns failed; -2: no thread, or arguments that are not strings). Saves lib/sys/sysctl.ts starting `nsenter` and `sh`
 // for a pod's arp_notify before its `ip` batch.
 #define _GNU_SOURCE  // setns
 #include <errno.h>
@@ -26,7 +26,8 @@ static int write_value(const char *path, const char *value) {
   int fd = open(path, O_WRONLY | O_CLOEXEC);
   if (fd < 0) return errno == ENOENT ? 0 : errno;
   size_t len = strlen(value);
-  int err = write(fd, value, len) == (ssize_t)len ? 0 : errno ? errno : EIO;
+  ssize_t n = write(fd, value, len);
+  int err = n == (ssize_t)len ? 0 : n < 0 ? errno : EIO;  // a short write: EIO
   close(fd);
   return err;
 }
@@ -65,6 +66,7 @@ napi_value write_in_fn(napi_env env, napi_callback_info info) {
         j.err = EINVAL;
     pthread_t thread;
     if (!j.err && (j.err = pthread_create(&thread, NULL, write_in, &j)) == 0) pthread_join(thread, NULL);
+    else if (j.err) j.at = -2;
   }
   for (uint32_t i = 0; j.pairs && i < j.n; i++) free(j.pairs[i]);
   free(j.pairs);

@@ -8,7 +8,7 @@
 //   { error }                                        (errno: the program could not be started), or
 //   { status, signal, stdout, stderr, timedOut }     (status null when a signal ended it).
 // Past timeoutMs the child is killed (SIGKILL) and the promise resolves at once, timedOut true.
-// Used by lib/sys/run.ts; built with native/flock.c by scripts/build.ts.
+// Used by lib/sys/run.ts; built with the rest of native/ by scripts/build.ts.
 #define _GNU_SOURCE  // pipe2
 #include <errno.h>
 #include <fcntl.h>
@@ -44,6 +44,7 @@ typedef struct {
   int64_t deadline_ms;
   buffer stdout_buf, stderr_buf;
   int status, timed_out, wait_errno, lost_output;
+  int reaped;  // waited for: its pid may be another process's now, never to be signalled
   napi_deferred deferred;
   napi_threadsafe_function done;
 } child;
@@ -87,15 +88,15 @@ static void feed(child *c) {
 // Reaps the child if it has exited; returns 1 when it is done with (exited, or not ours to wait).
 static int reaped(child *c) {
   pid_t w = waitpid(c->pid, &c->status, WNOHANG);
-  if (w == c->pid) return 1;
-  if (w < 0 && errno != EINTR) return c->wait_errno = errno, 1;
+  if (w == c->pid) return c->reaped = 1;
+  if (w < 0 && errno != EINTR) return c->wait_errno = errno, c->reaped = 1;
   return 0;
 }
 
 // Feeds the input and reads both outputs until the child has exited and closed them, as
 // child_process's 'close' does; the input goes on until the child exits, whatever it closed. The
 // child's exit is seen through its pidfd; without one (a kernel before 5.3), by asking every
-// millisecond once the outputs are closed. Returns 0, or 1 on the deadline or a failing poll.
+// millisecond once the outputs are closed. Returns 0, or 1 on the deadline.
 static int supervise_io(child *c) {
   int exited = 0;
   while (!exited || c->out >= 0 || c->err >= 0) {
@@ -110,13 +111,17 @@ static int supervise_io(child *c) {
     int asking = !exited && c->pidfd < 0 && c->out < 0 && c->err < 0;
     int wait_ms = asking && left > 1 ? 1 : left > INT_MAX ? INT_MAX : (int)left;
     int ready = poll(p, n, wait_ms);
-    if (ready < 0 && errno != EINTR && errno != EAGAIN) return 1;
+    if (ready < 0) poll(NULL, 0, 1);  // EINTR, ENOMEM: again in a moment (the deadline still holds)
     if (ready > 0 && in >= 0 && p[in].revents) feed(c);
     if (ready > 0 && out >= 0 && p[out].revents) drain(c, &c->out, &c->stdout_buf);
     if (ready > 0 && err >= 0 && p[err].revents) drain(c, &c->err, &c->stderr_buf);
-    if (!exited && (asking || (pid >= 0 && ready > 0 && p[pid].revents)) && reaped(c)) {
-      exited = 1;
-      close_fd(&c->in);  // nobody reads it any more
+    if (!exited && (asking || (pid >= 0 && ready > 0 && p[pid].revents))) {
+      if (reaped(c)) {
+        exited = 1;
+        close_fd(&c->in);  // nobody reads it any more
+      } else if (!asking) {
+        poll(NULL, 0, 1);  // exited but not yet ours to reap (a tracer holds it): do not spin
+      }
     }
   }
   return 0;
@@ -170,15 +175,18 @@ static void *supervise(void *data) {
   child *c = data;
   pid_t pid = c->pid;
   napi_threadsafe_function done = c->done;
-  int timed_out = c->timed_out = supervise_io(c);
+  c->timed_out = supervise_io(c);
+  // Past the deadline, a child not yet reaped is killed (one reaped already, whose grandchild kept
+  // the outputs open, is not: its pid may be another process's by now).
+  int kill_it = c->timed_out && !c->reaped;
   close_fd(&c->in);
   close_fd(&c->out);
   close_fd(&c->err);
   close_fd(&c->pidfd);
-  if (timed_out) kill(pid, SIGKILL);
+  if (kill_it) kill(pid, SIGKILL);
   // After this call `c` belongs to the JS thread.
   if (napi_call_threadsafe_function(done, c, napi_tsfn_blocking) != napi_ok) free_child(c);
-  if (timed_out) waitpid(pid, NULL, 0);  // answered already; the zombie is reaped here
+  if (kill_it) waitpid(pid, NULL, 0);  // answered already; the zombie is reaped here
   napi_release_threadsafe_function(done, napi_tsfn_release);
   return NULL;
 }

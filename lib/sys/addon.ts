@@ -1,11 +1,12 @@
 // The suite's addon (native/): flock(2), which Node lacks; posix_spawn(3), which starts a program
 // for a fraction of what node:child_process costs (its load, then a fork of the whole Node process
 // per child); binding an abstract unix socket, the named lock, without loading node:net; a fast
-// digest, without loading node:crypto; and writing sysctls inside another netns, without nsenter. The build puts the addon's bytes and digest in the bundle (CNI_SUITE_ADDON);
-// a shared object must be a file to be loaded, so the first call after an install writes it under
-// ADDON_DIR, named by its digest, and every call loads it from there. Anything in the way (lib run
-// from source, a read-only or noexec /var, a directory or file that others could have written)
-// answers undefined, and callers use `flock`, child_process, node:net and node:crypto as before.
+// digest, without loading node:crypto; and writing sysctls inside another netns, without nsenter.
+// The build puts the addon's bytes and digest in the bundle (CNI_SUITE_ADDON); a shared object
+// must be a file to be loaded, so the first call after an install writes it under ADDON_DIR, named
+// by its digest, and every call loads it from there. Anything in the way (lib run from source, a
+// read-only or noexec /var, a directory or file that others could have written) answers
+// undefined, and callers use `flock`, child_process, node:net, node:crypto and nsenter as before.
 // CNI_SUITE_NO_ADDON=1 asks for that path (tests; an operator who distrusts the addon).
 import { lstatSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';

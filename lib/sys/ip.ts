@@ -11,7 +11,7 @@ export interface IpOptions {
   details?: boolean;
   /** `bridge` instead of `ip` (same batch and JSON syntax). */
   tool?: 'ip' | 'bridge';
-  /** sysctls written in the netns first, in the same process start (see withSysctlsIn). */
+  /** sysctls written in the netns first: by the addon (writeSysctlsIn), else in ip's process start (withSysctlsIn). */
   sysctls?: readonly (readonly [string, string])[];
 }
 

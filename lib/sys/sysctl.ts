@@ -30,7 +30,12 @@ export function writeSysctlsIn(netns: string, pairs: readonly (readonly [string,
     pairs.flatMap(([k, v]) => [path(k), v]),
   );
   if (err === 0) return true;
-  const what = at < 0 ? `cannot enter ${netns}` : `sysctl ${pairs[at]?.[0]} in ${netns}`;
+  const what =
+    at === -1
+      ? `cannot enter ${netns}`
+      : at < 0
+        ? 'cannot write sysctls'
+        : `sysctl ${pairs[at]?.[0]} in ${netns}`;
   throw new Error(`${what}: ${getSystemErrorName(-err)}`);
 }
 

@@ -1,7 +1,9 @@
 // The addon (as built by `npm run build`): native/digest.c, the digest lib/net/stamp.ts compares to
 // skip work (same text, same digest; any change, another); native/netns.c, sysctls written inside
-// another netns (a pod's) while ours stays as it is. (spawn.c: run.test.ts; name.c: lock.test.ts.)
-import { readFileSync } from 'node:fs';
+// another netns (a pod's) while ours stays as it is; native/name.c's limits (its use: lock.test.ts;
+// spawn.c: run.test.ts).
+import { closeSync, readFileSync } from 'node:fs';
+import { constants } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import t from 'tap';
@@ -76,4 +78,14 @@ t.test('sysctls written inside another netns, not in ours; a missing key skipped
     writeSysctlsIn(`/run/netns/${ns}`, [[key, '1']]),
     'without the addon: false (the caller uses a shell)',
   );
+});
+
+t.test('bindName: a name of up to 107 bytes is bound, a longer one refused, never cut', async (t) => {
+  const long = `addon-test-${process.pid}-`.padEnd(107, 'x');
+  const fd = native.bindName(long);
+  t.ok(fd >= 0, 'the longest name fits');
+  t.teardown(() => closeSync(fd));
+  t.equal(native.bindName(`${long}y`), -constants.errno.ENAMETOOLONG, 'one byte more: ENAMETOOLONG');
+  t.equal(native.bindName(`${long.slice(0, 106)}é`), -constants.errno.ENAMETOOLONG, '108 bytes in UTF-8');
+  t.equal(native.bindName(long), -constants.errno.EADDRINUSE, 'the same name again: in use');
 });

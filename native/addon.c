@@ -5,6 +5,8 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <stdlib.h>
+#include <string.h>
 
 int start_detached(void *(*fn)(void *), void *arg) {
   pthread_t thread;
@@ -18,6 +20,20 @@ int start_detached(void *(*fn)(void *), void *arg) {
   pthread_sigmask(SIG_SETMASK, &before, NULL);
   pthread_attr_destroy(&attr);
   return err;
+}
+
+char *js_string(napi_env env, napi_value v, size_t *len) {
+  size_t n;
+  if (napi_get_value_string_utf8(env, v, NULL, 0, &n) != napi_ok) return NULL;
+  char *s = malloc(n + 1);
+  if (s == NULL) return NULL;
+  napi_get_value_string_utf8(env, v, s, n + 1, &n);
+  if (len != NULL) *len = n;
+  else if (strlen(s) != n) {
+    free(s);
+    return NULL;
+  }
+  return s;
 }
 
 static void export(napi_env env, napi_value exports, const char *name, napi_callback fn) {

@@ -19,17 +19,12 @@ static uint64_t mix(uint64_t x) {
 napi_value digest_fn(napi_env env, napi_callback_info info) {
   size_t argc = 1, len = 0;
   napi_value argv[1], result;
+  unsigned char *text = NULL;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
-      napi_get_value_string_utf8(env, argv[0], NULL, 0, &len) != napi_ok) {
+      (text = (unsigned char *)js_string(env, argv[0], &len)) == NULL) {
     napi_throw_type_error(env, NULL, "digest: a string is required");
     return NULL;
   }
-  unsigned char *text = malloc(len + 1);
-  if (text == NULL) {
-    napi_throw_error(env, NULL, "digest: out of memory");
-    return NULL;
-  }
-  napi_get_value_string_utf8(env, argv[0], (char *)text, len + 1, &len);
   // Two lanes: FNV-1a 64, and a multiply-xorshift lane seeded with the length.
   uint64_t a = 0xcbf29ce484222325ULL, b = 0x9e3779b97f4a7c15ULL ^ len;
   for (size_t i = 0; i < len; i++) {

@@ -45,24 +45,16 @@ static void *write_in(void *data) {
   return NULL;
 }
 
-static char *string_of(napi_env env, napi_value v) {
-  size_t n;
-  if (napi_get_value_string_utf8(env, v, NULL, 0, &n) != napi_ok) return NULL;
-  char *s = malloc(n + 1);
-  if (s != NULL) napi_get_value_string_utf8(env, v, s, n + 1, &n);
-  return s;
-}
-
 napi_value write_in_fn(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2], result, item;
   job j = {.err = EINVAL, .at = -1};
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) == napi_ok && argc == 2 &&
       napi_get_array_length(env, argv[1], &j.n) == napi_ok &&
-      (j.netns = string_of(env, argv[0])) != NULL && (j.pairs = calloc(j.n + 1, sizeof *j.pairs))) {
+      (j.netns = js_string(env, argv[0], NULL)) != NULL && (j.pairs = calloc(j.n + 1, sizeof *j.pairs))) {
     j.err = 0;
     for (uint32_t i = 0; i < j.n && !j.err; i++)
-      if (napi_get_element(env, argv[1], i, &item) != napi_ok || !(j.pairs[i] = string_of(env, item)))
+      if (napi_get_element(env, argv[1], i, &item) != napi_ok || !(j.pairs[i] = js_string(env, item, NULL)))
         j.err = EINVAL;
     pthread_t thread;
     if (!j.err && (j.err = pthread_create(&thread, NULL, write_in, &j)) == 0) pthread_join(thread, NULL);

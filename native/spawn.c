@@ -191,22 +191,6 @@ static void *supervise(void *data) {
   return NULL;
 }
 
-// A JS string as a new C string (NULL on failure); its length in *len when len is not NULL, else
-// it must hold no NUL (an argument or variable would be cut there: refused, as Node refuses it).
-static char *c_string(napi_env env, napi_value v, size_t *len) {
-  size_t n;
-  if (napi_get_value_string_utf8(env, v, NULL, 0, &n) != napi_ok) return NULL;
-  char *s = malloc(n + 1);
-  if (s == NULL) return NULL;
-  napi_get_value_string_utf8(env, v, s, n + 1, &n);
-  if (len != NULL) *len = n;
-  else if (strlen(s) != n) {
-    free(s);
-    return NULL;
-  }
-  return s;
-}
-
 static void free_strings(char **list) {
   if (list == NULL) return;
   for (char **s = list; *s != NULL; s++) free(*s);
@@ -214,14 +198,14 @@ static void free_strings(char **list) {
 }
 
 // A JS array of strings as a NULL-terminated C array (NULL on failure).
-static char **c_strings(napi_env env, napi_value array) {
+static char **js_strings(napi_env env, napi_value array) {
   uint32_t n;
   if (napi_get_array_length(env, array, &n) != napi_ok) return NULL;
   char **list = calloc(n + 1, sizeof *list);
   for (uint32_t i = 0; list != NULL && i < n; i++) {
     napi_value item;
     napi_get_element(env, array, i, &item);
-    if ((list[i] = c_string(env, item, NULL)) == NULL) {
+    if ((list[i] = js_string(env, item, NULL)) == NULL) {
       free_strings(list);
       list = NULL;
     }
@@ -253,9 +237,9 @@ static int map_fds(napi_env env, napi_value array, posix_spawn_file_actions_t *f
 
 // Starts the child; returns 0 or an errno. On success `c` holds the pid and our pipe ends.
 static int start(napi_env env, napi_value *argv, child *c) {
-  char *file = c_string(env, argv[0], NULL);
-  char **args = c_strings(env, argv[1]);
-  char **envp = c_strings(env, argv[2]);
+  char *file = js_string(env, argv[0], NULL);
+  char **args = js_strings(env, argv[1]);
+  char **envp = js_strings(env, argv[2]);
   int copies[MAX_FDS], ncopies = 0, err = ENOMEM;
   int in[2] = {-1, -1}, out[2] = {-1, -1}, errp[2] = {-1, -1};
   posix_spawn_file_actions_t fa;
@@ -263,7 +247,7 @@ static int start(napi_env env, napi_value *argv, child *c) {
   posix_spawn_file_actions_init(&fa);
   posix_spawnattr_init(&attr);
   if (file == NULL || args == NULL || envp == NULL) {
-    err = EINVAL;  // out of memory, or a NUL inside (see c_string)
+    err = EINVAL;  // out of memory, or a NUL inside (see js_string)
     goto out;
   }
   if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC) || pipe2(errp, O_CLOEXEC)) {
@@ -332,7 +316,7 @@ napi_value spawn_fn(napi_env env, napi_callback_info info) {
   napi_get_value_double(env, argv[5], &timeout_ms);
   if (!(timeout_ms >= 0 && timeout_ms <= 1e9)) timeout_ms = 1e9;  // NaN, ∞: ≈ 11 days
   c->deadline_ms = now_ms() + (int64_t)timeout_ms;
-  c->input = c_string(env, argv[3], &c->input_len);
+  c->input = js_string(env, argv[3], &c->input_len);
   c->in = c->out = c->err = c->pidfd = -1;
   int err = c->input == NULL ? ENOMEM : start(env, argv, c);
   napi_deferred deferred = c->deferred;

@@ -23,7 +23,7 @@ export async function holdLock(name: string, timeoutMs = 30_000): Promise<Releas
   const deadline = Date.now() + timeoutMs;
   const traced = traceLock(name);
   for (;;) {
-    const held = await tryTake(name);
+    const held = await tryLock(name);
     if (held) return traced(held);
     if (Date.now() > deadline)
       throw new CniError(
@@ -35,11 +35,7 @@ export async function holdLock(name: string, timeoutMs = 30_000): Promise<Releas
 }
 
 /** The lock if it is free now, else undefined. */
-export function tryLock(name: string): Promise<Release | undefined> {
-  return tryTake(name);
-}
-
-async function tryTake(name: string): Promise<Release | undefined> {
+export async function tryLock(name: string): Promise<Release | undefined> {
   const native = addon();
   if (!native) {
     const server = await tryBind(`\0cni-suite/${name}`);

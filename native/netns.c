@@ -57,8 +57,10 @@ napi_value write_in_fn(napi_env env, napi_callback_info info) {
       if (napi_get_element(env, argv[1], i, &item) != napi_ok || !(j.pairs[i] = js_string(env, item, NULL)))
         j.err = EINVAL;
     pthread_t thread;
-    if (!j.err && (j.err = pthread_create(&thread, NULL, write_in, &j)) == 0) pthread_join(thread, NULL);
-    else if (j.err) j.at = -2;
+    // Not `j.err = pthread_create(…)`: the thread may have set j.err before that assignment.
+    int started = j.err ? j.err : pthread_create(&thread, NULL, write_in, &j);
+    if (started == 0) pthread_join(thread, NULL);
+    else j.err = started, j.at = -2;
   }
   for (uint32_t i = 0; j.pairs && i < j.n; i++) free(j.pairs[i]);
   free(j.pairs);

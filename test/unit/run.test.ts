@@ -30,7 +30,24 @@ const paths = [
 const zombies = () =>
   readFileSync(`/proc/${process.pid}/task/${process.pid}/children`, 'utf8')
     .split(' ')
-    .filter((pid) => pid && /\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8')));
+    .filter((pid) => pid && /\) Z /.test(stat(pid)));
+
+/** /proc/<pid>/stat, or '' for a child reaped since it was listed. */
+function stat(pid: string): string {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Waits up to 5 s for `done`: a killed child is reaped, and child_process closes its pipes, only
+ * after its exit is seen, which a machine loaded by the other test files may delay.
+ */
+async function eventually(done: () => boolean): Promise<void> {
+  for (let i = 0; i < 50 && !done(); i++) await new Promise((r) => setTimeout(r, 100));
+}
 
 for (const [name, use] of paths) {
   t.test(name, async (t) => {
@@ -55,7 +72,7 @@ for (const [name, use] of paths) {
       t.teardown(() => rmSync(file, { force: true }));
       await t.rejects(run('sh', ['-c', `echo $$ > ${file}; exec sleep 5`], { timeoutMs: 300 }), { code: 11 });
       const pid = readFileSync(file, 'utf8').trim();
-      await new Promise((r) => setTimeout(r, 200));
+      await eventually(() => !existsSync(`/proc/${pid}`));
       t.notOk(existsSync(`/proc/${pid}`), `pid ${pid} is gone`);
     });
 
@@ -137,7 +154,7 @@ for (const [name, use] of paths) {
     t.test('each child is reaped', async (t) => {
       for (let i = 0; i < 20; i++) await run('true', []);
       await run('sleep', ['5'], { timeoutMs: 50 }).catch(() => {});
-      await new Promise((r) => setTimeout(r, 200));
+      await eventually(() => zombies().length === 0);
       t.same(zombies(), [], 'no zombie left');
     });
 
@@ -170,7 +187,7 @@ for (const [name, use] of paths) {
       await t.rejects(run(file, []), { code: 'EACCES' });
       await t.rejects(run('sleep', ['5'], { timeoutMs: 50 }), { code: 11 });
       await t.rejects(run('echo', ['a\0b']), 'an argument holding a NUL is refused');
-      await new Promise((r) => setTimeout(r, 200));
+      await eventually(() => open() === before);
       t.equal(open(), before);
     });
 

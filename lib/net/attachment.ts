@@ -1,7 +1,7 @@
 // Names derived from an attachment (network, container ID, ifname) or a network, so DEL and GC find
 // host-side state without entering the container's netns and without any state file, and so a
 // plan is a pure function of its inputs.
-import type { AttachmentId } from './model.js';
+import type { AttachmentId, LinkType, OwnedLink } from './model.js';
 
 /**
  * 64 bits of a non-cryptographic hash as 16 hex digits: two independent 32-bit FNV-1a-style lanes.
@@ -45,12 +45,23 @@ export const hostLinkName = (a: AttachmentId, prefix: string) =>
  */
 export const podLinkHostName = (a: AttachmentId) => hostLinkName(a, 'cx');
 
-/** The links DEL deletes for a pod's child link: under its host name (a killed ADD may have left it
- *  in the host), and in the pod while the netns exists. */
-export const podChildLinks = (a: AttachmentId, netns: string) => [
-  { name: podLinkHostName(a) },
-  ...(netns ? [{ name: a.ifname, netns }] : []),
-];
+/**
+ * The links DEL deletes for a pod's child link of `kind`: under its host name, in the host (a killed
+ * ADD may have left it there before its move) and in the pod (an ADD whose rename found CNI_IFNAME
+ * taken there); and under CNI_IFNAME in the pod, only when it carries the attachment's alias (the
+ * pod may hold an interface of that name of another owner).
+ */
+export const podChildLinks =
+  (kind: LinkType) =>
+  (a: AttachmentId, netns: string): OwnedLink[] => [
+    { name: podLinkHostName(a), type: kind },
+    ...(netns
+      ? [
+          { name: podLinkHostName(a), netns, type: kind },
+          { name: a.ifname, netns, type: kind, alias: linkAlias(a) },
+        ]
+      : []),
+  ];
 
 /** The alias written on host-side devices: GC reads it back to know whose device it is. */
 export const linkAlias = (a: AttachmentId) => `cni-suite/${a.network}/${a.containerId}/${a.ifname}`;

@@ -31,9 +31,14 @@ export function createLinkCommands(l: LinkSpec): string[][] {
     add.push('peer', 'name', p.name, ...opt(p.mac, 'address', p.mac ?? ''), ...num('mtu', p.mtu));
     add.push('netns', p.netns);
   }
-  // A link made for a pod is set up there, by the plan's pod objects.
+  // A link made for a pod is set up there, by the plan's pod objects. Its alias goes on before the
+  // move (the kernel ignores one given to `link add`): whoever finds it under CNI_IFNAME knows it ours.
   if (l.netns && l.hostName)
-    return [add, ['link', 'set', 'dev', l.hostName, 'netns', l.netns, 'name', l.name]];
+    return [
+      add,
+      ...(l.alias ? [['link', 'set', 'dev', l.hostName, 'alias', l.alias]] : []),
+      ['link', 'set', 'dev', l.hostName, 'netns', l.netns, 'name', l.name],
+    ];
   return l.netns ? [add] : [add, ...setLinkCommands(l)];
 }
 

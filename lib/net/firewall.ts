@@ -262,6 +262,36 @@ async function applyRules(fw: FirewallSpec, rules: string, elements: string): Pr
   if (!usesPodSets(fw)) podSets.record(POD_SETS_UNREAD);
 }
 
+/**
+ * Removes a network's chains and sets (a failed ADD that wrote them on a host where the network had
+ * nothing else), then each suite table left empty. One `nft` run to remove, one to look. A
+ * concurrent first ADD of another network may add to a table between the two: its rules are then
+ * rewritten by its next ADD after RULES_TRUSTED_MS or by GC, as after a ruleset flush.
+ */
+export async function removeNetworkFirewall(fw: FirewallSpec): Promise<void> {
+  const n = names(fw.network);
+  stamp(fw.network, 'nft').forget();
+  stamp(fw.network, 'podsets').forget();
+  const lines = [`add table ${INET}`, `add table ${BRIDGE}`];
+  for (const kind of Object.keys(FRAGMENT_CHAINS) as Fragment['kind'][])
+    for (const { table, chain, hook } of FRAGMENT_CHAINS[kind](n))
+      lines.push(`add chain ${table} ${chain} { ${hook}; policy accept; }`, `delete chain ${table} ${chain}`);
+  for (const [, pods, cluster] of families(n))
+    lines.push(`delete set ${INET} ${pods}`, `delete set ${INET} ${cluster}`);
+  // The sets exist (networkScript adds all four with the table): add them first all the same.
+  const sets = networkScript(fw)
+    .split('\n')
+    .filter((l) => l.startsWith(`add set ${INET}`));
+  await nftApply(`${[lines[0]!, lines[1]!, ...sets, ...lines.slice(2)].join('\n')}\n`);
+  const empty: string[] = [];
+  for (const table of [INET, BRIDGE]) {
+    const [family, name] = table.split(' ') as [string, string];
+    const listing = await nftList(['list', 'table', family, name]);
+    if (!listing.some((o) => 'chain' in o || 'set' in o || 'map' in o || 'flowtable' in o)) empty.push(table);
+  }
+  if (empty.length) await nftApply(empty.map((t) => `delete table ${t}\n`).join(''));
+}
+
 const POD_SETS_READ = 'read';
 const POD_SETS_UNREAD = 'unread';
 

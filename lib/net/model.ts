@@ -133,6 +133,18 @@ export const EMPTY_PLAN: Plan = {
   dns: {},
 };
 
+/**
+ * A link an attachment may have left, as DEL and a failed ADD look for it: by name, in the host or
+ * in the pod (`netns`). With `type`, a link of another kind under that name is not ours; with
+ * `alias`, neither is one that does not carry it (a pod's interface of another owner under CNI_IFNAME).
+ */
+export interface OwnedLink {
+  name: string;
+  netns?: string | undefined;
+  type?: LinkType;
+  alias?: string;
+}
+
 export interface AttachmentId {
   network: string;
   containerId: string;

@@ -19,6 +19,8 @@ export interface Stamp {
   matches(content: string, maxAgeMs?: number): boolean;
   /** Records `content` as applied. Best effort: without a stamp the next call does the full work. */
   record(content: string): void;
+  /** Drops the record: the next call does the full work. */
+  forget(): void;
 }
 
 export function stamp(network: string, kind: StampKind): Stamp {
@@ -34,6 +36,7 @@ export function stamp(network: string, kind: StampKind): Stamp {
         // read-only /run: always take the full path
       }
     },
+    forget: () => forgetFile(file),
   };
 }
 
@@ -83,12 +86,14 @@ export function hostNote(name: string): HostNote {
         // read-only /run: always read afresh
       }
     },
-    forget: () => {
-      try {
-        if (file) rmSync(file, { force: true });
-      } catch {
-        // read-only /run: nothing was written either
-      }
-    },
+    forget: () => forgetFile(file),
   };
+}
+
+function forgetFile(file: string | undefined): void {
+  try {
+    if (file) rmSync(file, { force: true });
+  } catch {
+    // read-only /run: nothing was written either
+  }
 }

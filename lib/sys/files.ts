@@ -8,6 +8,7 @@ import {
   readFileSync,
   renameSync,
   statSync,
+  unlinkSync,
   writeFileSync,
   writeSync,
 } from 'node:fs';
@@ -62,9 +63,28 @@ export function readRegularFile(path: string, maxBytes = 4 << 20): string {
 export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): void {
   mkdirSync(dirname(path), { recursive: true, mode: mode | ((mode & 0o444) >> 2) });
   const scratch = `${path}.${process.pid}.tmp`;
-  writeFileSync(scratch, data, { mode });
+  // Created anew (O_EXCL: never through a link someone put there; a leftover of a killed call of
+  // the same pid goes first). The rename replaces a link at `path` itself, never its target.
+  let fd: number;
+  try {
+    fd = openSync(scratch, SCRATCH_FLAGS, mode);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    unlinkSync(scratch);
+    fd = openSync(scratch, SCRATCH_FLAGS, mode);
+  }
+  try {
+    writeFileSync(fd, data);
+  } catch (err) {
+    closeSync(fd);
+    unlinkSync(scratch);
+    throw err;
+  }
+  closeSync(fd);
   renameSync(scratch, path);
 }
+
+const SCRATCH_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
 /** Appends to a regular file (created 0600); a FIFO or device is refused at once, never blocked on,
  *  and a symlink is not followed (ELOOP): nobody can point our writes at another file. */

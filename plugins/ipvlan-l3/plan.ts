@@ -5,7 +5,7 @@
 // The host itself cannot reach its pods through the master (the reference's documented limit): the
 // shim, an ipvlan child on the host holding the first address of each pod subnet with a route to
 // it, lets it, and replies to that address come back to the shim directly.
-import { networkTag, podLinkHostName } from '../../lib/net/attachment.js';
+import { linkAlias, networkTag, podLinkHostName } from '../../lib/net/attachment.js';
 import type { PlanInput } from '../../lib/net/engine/index.js';
 import { egressFragments, networkFirewall } from '../../lib/net/firewall.js';
 import { bitsOf, formatIp, ipFamily, maskOf, parseCidr } from '../../lib/net/ip.js';
@@ -44,6 +44,8 @@ export function plan({ cfg, att, netns, uplink, ipam, peers, remote }: PlanInput
     parent: uplink.dev,
     netns,
     hostName: podLinkHostName(att),
+    // DEL deletes CNI_IFNAME in the pod only when it carries this (the pod may hold another's).
+    alias: linkAlias(att),
     mtu,
     attrs: ['mode', cfg.mode],
   };

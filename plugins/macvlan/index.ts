@@ -13,7 +13,7 @@ export default enginePlugin({
   routeProto: ROUTE_PROTO,
   // The pod's link lives in the pod: DEL removes it there while the netns exists (and in the host,
   // where a killed ADD may have left it before its move).
-  attachmentLinks: podChildLinks,
+  attachmentLinks: podChildLinks('macvlan'),
   directRoutes: false,
   firewall: false,
   ipamOptional: true,

@@ -3,7 +3,7 @@
 // the host), with its own MAC on the LAN; no bridge, no NAT. arp_notify/ndisc_notify announce the MAC at once. With hostShim, a shared macvlan
 // child on the host (bridge mode) with the shim address and a route to this host's pods lets the
 // host reach them, which a macvlan master itself cannot.
-import { attachmentMac, networkTag, podLinkHostName } from '../../lib/net/attachment.js';
+import { attachmentMac, linkAlias, networkTag, podLinkHostName } from '../../lib/net/attachment.js';
 import type { PlanInput } from '../../lib/net/engine/index.js';
 import { ipFamily } from '../../lib/net/ip.js';
 import {
@@ -33,6 +33,8 @@ export function plan({ cfg, att, netns, uplink, ipam, args }: PlanInput<MacvlanC
     parent: uplink.dev,
     netns,
     hostName: podLinkHostName(att),
+    // DEL deletes CNI_IFNAME in the pod only when it carries this (the pod may hold another's).
+    alias: linkAlias(att),
     ...(mac ? { mac } : {}),
     mtu,
     attrs: ['mode', cfg.mode],

@@ -7,11 +7,21 @@ import type { Request } from '../../cni/plugin.js';
 import { emptyResult, type Result } from '../../cni/result.js';
 import { type IpLink, ipBatch, ipJsonIfExists, ipLinkDelete, isExists } from '../../sys/ip.js';
 import { holdLock } from '../../sys/lock.js';
+import { hasOwnLink } from '../../sys/netns.js';
+import { ensureSysctl, readSysctl } from '../../sys/sysctl.js';
 import { attachmentKey, attachmentLock } from '../attachment.js';
 import { createLinkCommands, podCommands } from '../commands.js';
 import type { NetworkConfig } from '../config.js';
-import { ensureFirewall, removeAttachments, unmatchedAddresses, usesPodSets } from '../firewall.js';
-import type { AttachmentId, LinkSpec, Plan } from '../model.js';
+import { diff } from '../diff.js';
+import {
+  ensureFirewall,
+  type FirewallSpec,
+  removeAttachments,
+  removeNetworkFirewall,
+  unmatchedAddresses,
+  usesPodSets,
+} from '../firewall.js';
+import type { AttachmentId, HostObject, LinkSpec, OwnedLink, Plan } from '../model.js';
 import { type PeerSource, readPeerSource } from '../peers.js';
 import type { RouteOwner, Snapshot } from '../state.js';
 import { settleAll, type UndoStack, withUndo } from '../undo.js';
@@ -39,7 +49,8 @@ export async function add<C extends NetworkConfig>(p: NetPlugin<C>, req: Request
     return await withUndo(req.log, async (undo) => {
       const leased = lease(p, req, undo);
       const input = { cfg, att, netns: req.netns, args: attachmentArgs(req) };
-      const wired = wireHost({ p, input, source, owner, ipamAccepted: leased, req, undo });
+      const fresh: Fresh = { links: [], sysctls: [], firewall: undefined };
+      const wired = wireHost({ p, input, source, owner, ipamAccepted: leased, req, undo, fresh });
       const [ipam, { recent, scope, snap }] = await settleAll([leased, wired]);
       const plan = p.plan({
         ...input,
@@ -50,8 +61,8 @@ export async function add<C extends NetworkConfig>(p: NetPlugin<C>, req: Request
       });
       await settleAll([
         configurePod(plan, req.netns),
-        convergeShared(plan, scope, snap, req),
-        ensureAttachmentFirewall(plan, att, undo, req),
+        convergeShared(plan, scope, snap, req, fresh),
+        ensureAttachmentFirewall(plan, att, undo, req, fresh),
       ]);
       noteUplink(recent);
       return resultOf(plan, snap);
@@ -86,6 +97,7 @@ interface HostStep<C extends NetworkConfig> {
   ipamAccepted: Promise<unknown>;
   req: Request;
   undo: UndoStack;
+  fresh: Fresh;
 }
 
 /** The host side while IPAM runs: the uplink (when the plan needs it), the scope, then the links. */
@@ -135,32 +147,35 @@ async function createHostLinks<C extends NetworkConfig>(
   scope: PeersScope,
   sharedCreated = false,
 ): Promise<Snapshot> {
-  const creates = plan.hostLinks.map((link) => ({
-    name: link.name,
-    // What to delete if this call fails: the link where it ends up, and in the host until its move.
-    undo: [{ name: link.name, netns: link.netns }, ...temporary(link)],
-    temporary: temporary(link),
-    cmds: createLinkCommands(link),
-    /** The line giving the link its final name: EEXIST there means the attachment exists. */
-    named: link.hostName ? 1 : 0,
-  }));
+  const creates = plan.hostLinks.map((link) => {
+    const cmds = createLinkCommands(link);
+    return {
+      link,
+      // What to delete if this call fails: the link where it ends up, and where it is until its move.
+      undo: [ownedLink(link), ...temporary(link)],
+      temporary: temporary(link),
+      cmds,
+      /** The line giving the link its final name: EEXIST there means that name is taken. */
+      named: link.hostName ? cmds.length - 1 : 0,
+    };
+  });
   try {
     const snap = await readAndWrite(
       scope.select(plan.shared),
       scope.owner,
       creates.flatMap((c) => c.cmds),
     );
-    for (const c of creates) s.undo.push(`delete ${c.name}`, () => deleteLinks(c.undo));
+    for (const c of creates) s.undo.push(`delete ${c.link.name}`, () => deleteLinks(c.undo));
     return snap;
   } catch (err) {
     if (err instanceof MissingObject && !sharedCreated) {
       await s.ipamAccepted;
       const before = await readAll(plan.shared, s.owner);
-      const made = plan.shared.flatMap((o) =>
+      s.fresh.links = plan.shared.flatMap((o) =>
         o.kind === 'link' && !before.links.has(o.name) ? [o.name] : [],
       );
-      // Undone in reverse, after the attachment's own links (pushed later, so undone first).
-      s.undo.push(`delete ${made.join(', ')} unless in use`, () => deleteUnused(made.reverse()));
+      // Undone after the attachment's own links (pushed later, so undone first).
+      s.undo.push('undo the shared state this call created, unless in use', () => undoFresh(s.fresh, s.req));
       await converge(plan.shared, before, s.owner, s.req.log);
       return createHostLinks(s, plan, scope, true);
     }
@@ -168,34 +183,97 @@ async function createHostLinks<C extends NetworkConfig>(
     let line = 0;
     for (const c of creates) {
       if (err.index === line + c.named && isExists(err.error)) {
-        // The live attachment's link stays; only what this call made goes.
-        s.undo.push(`delete ${c.name} (host name)`, () => deleteLinks(c.temporary));
-        throw new CniError(
-          PluginCode.AlreadyAttached,
-          `${c.name} exists: container ${s.req.containerId} is attached as ${s.req.ifname} already; DEL it first`,
-        );
+        // The name is taken: only what this call made goes, and the error says whose the name is.
+        s.undo.push(`delete ${c.link.name} (host name)`, () => deleteLinks(c.temporary));
+        throw await nameTaken(c.link, s.req);
       }
       if (err.index === undefined || line < err.index)
-        s.undo.push(`delete ${c.name}`, () => deleteLinks(c.undo));
+        s.undo.push(`delete ${c.link.name}`, () => deleteLinks(c.undo));
       line += c.cmds.length;
     }
+    await failIfConflict(plan.shared, s.owner);
     throw err.error;
   }
 }
 
 /**
- * Shared links this ADD created (a bridge, a tunnel), deleted when the ADD fails, unless another
- * attachment's ADD has put a port on them meanwhile. Their addresses and routes go with them.
+ * Why a link's final name was taken: the attachment is live (its host link, or its alias on the
+ * pod's link) and this is a repeated ADD (105), or the pod holds an interface of another owner
+ * under CNI_IFNAME (4).
  */
-async function deleteUnused(names: readonly string[]): Promise<void> {
-  for (const name of names) {
-    const ports = await ipJsonIfExists<IpLink>(['link', 'show', 'master', name]).catch(() => []);
-    if (!ports.length) await ipLinkDelete(name);
-  }
+async function nameTaken(link: LinkSpec, req: Request): Promise<CniError> {
+  const live = link.hostName
+    ? (
+        await ipJsonIfExists<IpLink>(['link', 'show', 'dev', link.name], { netns: link.netns }).catch(
+          () => [],
+        )
+      ).some((l) => l.ifalias !== undefined && l.ifalias === link.alias)
+    : hasOwnLink(link.name) === true;
+  if (live)
+    return new CniError(
+      PluginCode.AlreadyAttached,
+      `${link.name} exists: container ${req.containerId} is attached as ${req.ifname} already; DEL it first`,
+    );
+  return new CniError(
+    ErrorCode.InvalidEnvironment,
+    `CNI_IFNAME "${req.ifname}" exists in the container's netns ${req.netns} and is not this attachment's; choose another ifname or remove it`,
+  );
 }
 
-/** A pod link's name in the host before its move (see LinkSpec.hostName). */
-const temporary = (link: LinkSpec) => (link.hostName ? [{ name: link.hostName }] : []);
+/** After a failed write: a shared object under a name that holds another kind of device is 7. */
+async function failIfConflict(shared: readonly HostObject[], owner: RouteOwner): Promise<void> {
+  const links = shared.filter((o) => o.kind === 'link');
+  if (!links.length) return;
+  const snap = await readAll(links, owner).catch(() => undefined);
+  const conflict = snap && diff(links, snap, owner).find((d) => d.conflict);
+  if (conflict) throw configError(`${conflict.object} ${conflict.problem}; choose another name or remove it`);
+}
+
+/** A link as DEL and undo may prove it: a pod's link by its kind and alias. */
+const ownedLink = (link: LinkSpec): OwnedLink =>
+  link.netns && link.hostName
+    ? { name: link.name, netns: link.netns, type: link.type, ...(link.alias ? { alias: link.alias } : {}) }
+    : { name: link.name, netns: link.netns };
+
+/** The network's shared state this ADD created on a host that had none of it, for undoFresh. */
+interface Fresh {
+  /** Shared links that were missing (a bridge, a tunnel). */
+  links: string[];
+  /** Host sysctls this call changed, with their values before. */
+  sysctls: [key: string, before: string][];
+  /** The network's firewall, written by this call. */
+  firewall: FirewallSpec | undefined;
+}
+
+/**
+ * Undoes the network's shared state that this failed ADD created (its links, with their addresses
+ * and routes; the sysctls it changed; the network's firewall), unless another attachment's ADD has
+ * put a port on one of those links meanwhile: then all of it stays, for that attachment.
+ */
+async function undoFresh(fresh: Fresh, req: Request): Promise<void> {
+  for (const name of [...fresh.links].reverse()) {
+    const ports = await ipJsonIfExists<IpLink>(['link', 'show', 'master', name]).catch(() => []);
+    if (ports.length) return;
+  }
+  for (const name of [...fresh.links].reverse()) await ipLinkDelete(name);
+  for (const [key, before] of fresh.sysctls) {
+    try {
+      ensureSysctl(key, before);
+    } catch (err) {
+      req.log.warn(`undo: cannot restore ${key} to ${before}: ${(err as Error).message}`);
+    }
+  }
+  if (fresh.firewall) await removeNetworkFirewall(fresh.firewall);
+}
+
+/** A pod link's name before its move and rename: in the host, and in the pod when the rename failed. */
+const temporary = (link: LinkSpec): OwnedLink[] =>
+  link.hostName
+    ? [
+        { name: link.hostName, type: link.type },
+        { name: link.hostName, netns: link.netns, type: link.type },
+      ]
+    : [];
 
 /** Inside the pod, in one process: its sysctls first (arp_notify must be on before the link comes up), then `ip`. */
 async function configurePod(plan: Plan, netns: string): Promise<void> {
@@ -203,17 +281,41 @@ async function configurePod(plan: Plan, netns: string): Promise<void> {
   await ipBatch(podCommands(plan.pod), { netns, sysctls });
 }
 
-/** Shared state is no attachment's: no undo. An unreachable peer must not fail this pod's ADD. */
-async function convergeShared(plan: Plan, scope: PeersScope, snap: Snapshot, req: Request) {
+/**
+ * Shared state is no attachment's: no undo, unless this call created it (see undoFresh). An
+ * unreachable peer must not fail this pod's ADD.
+ */
+async function convergeShared(plan: Plan, scope: PeersScope, snap: Snapshot, req: Request, fresh: Fresh) {
+  if (fresh.links.length) fresh.sysctls = sysctlsBefore(plan.shared);
   const failed = await converge(scope.select(plan.shared), snap, scope.owner, req.log);
   scope.converged(failed);
   if (failed.length)
     req.log.warn(`peers not on-link, no route installed: ${failed.map((d) => d.peer).join(', ')}`);
 }
 
-async function ensureAttachmentFirewall(plan: Plan, att: AttachmentId, undo: UndoStack, req: Request) {
+/** The plan's host sysctls that differ from it now, with their values now. */
+function sysctlsBefore(shared: readonly HostObject[]): [string, string][] {
+  return shared.flatMap((o): [string, string][] => {
+    if (o.kind !== 'sysctl') return [];
+    try {
+      const now = readSysctl(o.key);
+      return now === o.value ? [] : [[o.key, now]];
+    } catch {
+      return [];
+    }
+  });
+}
+
+async function ensureAttachmentFirewall(
+  plan: Plan,
+  att: AttachmentId,
+  undo: UndoStack,
+  req: Request,
+  fresh: Fresh,
+) {
   const fw = plan.firewall;
   if (!fw) return;
+  if (fresh.links.length) fresh.firewall = fw;
   const key = attachmentKey(att);
   const addresses = plan.ips.map((ip) => ip.address);
   if (usesPodSets(fw))

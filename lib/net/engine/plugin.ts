@@ -7,7 +7,7 @@ import type { Request } from '../../cni/plugin.js';
 import type { Result } from '../../cni/result.js';
 import { networkMetric } from '../attachment.js';
 import type { NetworkConfig } from '../config.js';
-import type { AttachmentId, Plan } from '../model.js';
+import type { AttachmentId, OwnedLink, Plan } from '../model.js';
 import type { Peer } from '../peers.js';
 import type { RouteOwner } from '../state.js';
 import { NO_UPLINK, type RecentUplink, readUplink, recentUplink, type Uplink } from '../uplink.js';
@@ -52,8 +52,8 @@ export interface NetPlugin<C extends NetworkConfig = NetworkConfig> {
   /** Routing protocol number of the plugin's shared routes (`ip route show proto N`). */
   routeProto: number;
   /** The attachment's links DEL deletes by name: a host link (and where it lives), found without
-   *  the plugin's config. `netns` is the pod's, '' when the runtime gave none. */
-  attachmentLinks(att: AttachmentId, netns: string): { name: string; netns?: string }[];
+   *  the plugin's config, with what proves it is ours. `netns` is the pod's, '' when the runtime gave none. */
+  attachmentLinks(att: AttachmentId, netns: string): OwnedLink[];
   /** Its routes to other hosts go `via nodeIP`, so a peer that is not on-link limits connectivity
    *  (STATUS 51). An overlay reaches peers through any underlay route: false. */
   directRoutes: boolean;

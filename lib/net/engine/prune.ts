@@ -5,27 +5,44 @@ import type { NetConf } from '../../cni/config.js';
 import type { Logger } from '../../cni/log.js';
 import type { Request } from '../../cni/plugin.js';
 import type { IpLink } from '../../sys/ip.js';
-import { ipJson, ipLinkDelete } from '../../sys/ip.js';
+import { ipJson, ipJsonIfExists, ipLinkDelete } from '../../sys/ip.js';
 import { holdLock, tryLock } from '../../sys/lock.js';
+import { hasOwnLink } from '../../sys/netns.js';
 import { NotInstalledError } from '../../sys/run.js';
 import { attachmentKey, attachmentLock, parseLinkAlias, peerLinkNetwork } from '../attachment.js';
 import type { NetworkConfig } from '../config.js';
 import { applyNetworkRules, removeAttachments, removeEntriesOf } from '../firewall.js';
-import type { LinkSpec } from '../model.js';
+import type { LinkSpec, OwnedLink } from '../model.js';
 import { describePeers, parsePeerSource, readPeerSource } from '../peers.js';
 import { noteUplink } from '../uplink.js';
 import { converge, readAll } from './host.js';
 import { attachmentOf, type NetPlugin, routeOwner, uplinkFor } from './plugin.js';
 import { recordConverged } from './scope.js';
 
-/** Deletes links by name; one already gone is success. True if any of them was there. */
-export async function deleteLinks(
-  links: readonly { name: string; netns?: string | undefined }[],
-): Promise<boolean> {
+/**
+ * Deletes links by name where they are ours (see OwnedLink); one already gone, or in a netns already
+ * gone, is success. True if any of them was there. A link with nothing to prove is deleted by name
+ * (one `ip` run, none when /proc shows it absent); the others of a netns are read first, in one run.
+ */
+export async function deleteLinks(links: readonly OwnedLink[]): Promise<boolean> {
   let found = false;
-  for (const l of links) if (await ipLinkDelete(l.name, { netns: l.netns })) found = true;
+  for (const l of links.filter((l) => !l.type && !l.alias))
+    if (await ipLinkDelete(l.name, { netns: l.netns })) found = true;
+  const proven = links.filter((l) => l.type || l.alias);
+  for (const netns of new Set(proven.map((l) => l.netns))) {
+    const wanted = proven.filter((l) => l.netns === netns && (netns || hasOwnLink(l.name) !== false));
+    if (!wanted.length) continue;
+    const there = await ipJsonIfExists<IpLink>(['-d', 'link', 'show'], { netns });
+    const ours = wanted.filter((l) => there.some((have) => isOwned(l, have)));
+    for (const l of ours) if (await ipLinkDelete(l.name, { netns })) found = true;
+  }
   return found;
 }
+
+const isOwned = (l: OwnedLink, have: IpLink) =>
+  have.ifname === l.name &&
+  (!l.type || have.linkinfo?.info_kind === l.type) &&
+  (!l.alias || have.ifalias === l.alias);
 
 /**
  * Waits for the attachment's lock (a killed ADD's children may still run), then removes it all, in
@@ -131,7 +148,7 @@ export async function convergeNetwork<C extends NetworkConfig>(
   const unused = !podsGone
     ? []
     : plan.shared.filter((o): o is LinkSpec => o.kind === 'link' && !!o.whileUsed);
-  await deleteLinks(unused);
+  await deleteLinks(unused.map((l) => ({ name: l.name })));
   const snap = await readAll(plan.shared, owner);
   // Links are ADD's to create, except a tunnel to a peer (whose master, if any, exists): no pod
   // needs to be there for it, so GC brings a deleted one back. GC converges those links, the ones

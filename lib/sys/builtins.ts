@@ -3,8 +3,6 @@
 // runtimes call most often (podman: for every plugin, on every command), starts no process.
 import type * as ChildProcess from 'node:child_process';
 import type * as Crypto from 'node:crypto';
-import type * as Net from 'node:net';
 
 export const childProcess = (): typeof ChildProcess => process.getBuiltinModule('node:child_process');
 export const crypto = (): typeof Crypto => process.getBuiltinModule('node:crypto');
-export const net = (): typeof Net => process.getBuiltinModule('node:net');

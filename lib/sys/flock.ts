@@ -61,34 +61,43 @@ function raisePriority(): () => void {
 }
 
 async function takeLock(fd: number, file: string): Promise<void> {
+  if (!(await flockFd(fd, LOCK_WAIT_SECONDS * 1000, file))) throw stillLocked(file);
+}
+
+/**
+ * An exclusive flock on `fd`'s open file description within `waitMs`: true once held, false when
+ * another holds it past that. Through the addon's waiter thread (which, given up on, takes and at
+ * once drops the lock when it comes, closing its own copy of the description last), else util-linux
+ * `flock` on our descriptor.
+ */
+export async function flockFd(fd: number, waitMs: number, file: string): Promise<boolean> {
   const addon = loadAddon();
-  if (addon) return addonLock(addon, fd, file);
-  let r = await runFlock('flock', fd);
+  if (addon) return addonLock(addon, fd, waitMs, file);
+  let r = await runFlock('flock', fd, waitMs);
   // Runtimes may start plugins with a bare environment; util-linux lives in /usr/bin on Debian.
-  if (r.error?.code === 'ENOENT') r = await runFlock('/usr/bin/flock', fd);
+  if (r.error?.code === 'ENOENT') r = await runFlock('/usr/bin/flock', fd, waitMs);
   if (r.error) {
     throw new CniError(
       ErrorCode.Internal,
       `cannot run flock to lock ${file}: ${r.error.message}; install util-linux (see README "Requirements")`,
     );
   }
-  if (r.status === 1) throw stillLocked(file);
+  if (r.status === 1) return false;
   if (r.status !== 0)
     throw new CniError(ErrorCode.Internal, `flock ${file} failed: ${r.stderr.trim() || r.status}`);
+  return true;
 }
 
-/**
- * The addon's flock, which waits on a detached thread of its own. Past LOCK_WAIT_SECONDS the call
- * fails (11); that thread is not joined at exit, so the plugin still exits at once.
- */
-async function addonLock(addon: Addon, fd: number, file: string): Promise<void> {
+/** The addon's flock, which waits on a detached thread of its own, not joined at exit. */
+async function addonLock(addon: Addon, fd: number, waitMs: number, file: string): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), LOCK_WAIT_SECONDS * 1000);
+    timer = setTimeout(() => resolve('timeout'), waitMs);
   });
   const err = await Promise.race([addon.lock(fd), timeout]).finally(() => clearTimeout(timer));
-  if (err === 'timeout') throw stillLocked(file);
+  if (err === 'timeout') return false;
   if (err !== 0) throw new CniError(ErrorCode.Internal, `flock ${file} failed: ${getSystemErrorName(-err)}`);
+  return true;
 }
 
 const stillLocked = (file: string) =>
@@ -97,14 +106,16 @@ const stillLocked = (file: string) =>
     `${file} stayed locked for ${LOCK_WAIT_SECONDS} s by another call; try again`,
   );
 
-/** `flock -x -w N 3` with our descriptor as its fd 3. */
+/** `flock -x -w N 3` (or `-n`) with our descriptor as its fd 3. */
 function runFlock(
   file: string,
   fd: number,
+  waitMs: number,
 ): Promise<{ status: number | null; stderr: string; error?: NodeJS.ErrnoException }> {
+  const wait = waitMs > 0 ? ['-w', String(waitMs / 1000)] : ['-n'];
   return new Promise((resolve) => {
     // Only PATH: with a LANG, flock would load locale files first (a millisecond, on every call).
-    const child = childProcess().spawn(file, ['-x', '-w', String(LOCK_WAIT_SECONDS), '3'], {
+    const child = childProcess().spawn(file, ['-x', ...wait, '3'], {
       env: { PATH: process.env.PATH },
       stdio: ['ignore', 'ignore', 'pipe', fd],
     });

@@ -9,13 +9,15 @@ const TRACE_FILE = process.env.CNI_SUITE_LOCK_TRACE;
 const now = () => performance.now();
 
 /** Starts timing a lock wait; the returned function is called once the lock is taken. */
-export function traceLock(name: string): (release: () => void) => () => void {
+export function traceLock(
+  name: string,
+): <A extends unknown[]>(release: (...a: A) => void) => (...a: A) => void {
   if (!TRACE_FILE) return (release) => release;
   const asked = now();
   return (release) => {
     const taken = now();
-    return () => {
-      release();
+    return (...a) => {
+      release(...a);
       const held = now() - taken;
       // A trace that cannot be written must not fail the call it describes.
       try {

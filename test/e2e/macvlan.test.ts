@@ -278,6 +278,18 @@ t.test('interop with the reference macvlan: same result shape; each DELs what th
     0,
     'ours DELs the reference pod',
   );
+  // Its eth0 carries no alias of ours: nothing proves it is ours, so it stays (as a pod's interface
+  // of another owner must); the lease, which host-local shares, is released.
+  t.match(
+    await ip(['link', 'show'], ns1.name),
+    'eth0',
+    "ours leaves the reference's link, not provably its own",
+  );
+  t.equal(
+    (await callFile(ref, conf, { ...at('r1', ns1.path), command: 'DEL' })).exitCode,
+    0,
+    'the reference DELs its own pod',
+  );
   t.equal(
     (await callFile(ref, conf, { ...at('r2', ns2.path), command: 'DEL' })).exitCode,
     0,

@@ -56,6 +56,7 @@ export async function del<C extends NetworkConfig>(p: NetPlugin<C>, req: Request
   const att = attachmentOf(req);
   const key = attachmentKey(att);
   const release = await holdLock(attachmentLock(att));
+  let done = false;
   try {
     const links = await settle(deleteLinks(p.attachmentLinks(att, req.netns)));
     const live = links.status === 'fulfilled' && links.value;
@@ -71,8 +72,10 @@ export async function del<C extends NetworkConfig>(p: NetPlugin<C>, req: Request
       if (r.status === 'rejected' && r.reason instanceof NotInstalledError)
         req.log.warn(`DEL: ${r.reason.message}; the attachment's links were left as they are`);
     throwFirst(results.filter((r) => !(r.status === 'rejected' && r.reason instanceof NotInstalledError)));
+    done = true;
   } finally {
-    release();
+    // The attachment is gone: so goes its lock's file (a DEL for it later makes a new one).
+    release({ remove: done });
   }
 }
 
@@ -113,11 +116,12 @@ async function pruneLinks(network: string, stale: (key: string) => boolean, req:
     if (owner?.network !== network || !stale(attachmentKey(owner))) continue;
     const release = await tryLock(attachmentLock(owner));
     if (!release) continue; // its ADD is running: not stale yet
+    let deleted = false;
     try {
       req.log.info(`GC: deleting ${link.ifname} of ${attachmentKey(owner)}`);
-      await ipLinkDelete(link.ifname);
+      deleted = await ipLinkDelete(link.ifname);
     } finally {
-      release();
+      release({ remove: deleted });
     }
   }
 }

@@ -175,11 +175,12 @@ kills() {
 	check_eq "no address left in the pod" "" "$(ip -n kill-p -o addr show scope global)"
 }
 
-# Steps to run (all by default): l3, bad, kills, l2, examples (conf-examples/gre.*, as shipped).
-for step in ${@:-l3 bad kills l2 examples}; do
+# Steps to run (all by default): l3, bad, taken, kills, l2, examples (conf-examples/gre.*, as shipped).
+for step in ${@:-l3 bad taken kills l2 examples}; do
 	case $step in
 	l3 | l2) scenario "$step" ;;
 	bad) bad_config ;;
+	taken) ifname_taken gre h1 "$WORK/l3-h1.conf" ;;
 	kills) kills ;;
 	examples) examples gre ;;
 	esac

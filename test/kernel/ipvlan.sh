@@ -188,6 +188,10 @@ interop() {
 	check_eq "same result shape as the reference (interfaces, ips, dns)" "$(shape <<<"$theirs")" "$(shape <<<"$ours")"
 	check_eq "the same MAC (the master's)" "$(jq -r '.interfaces[0].mac' <<<"$theirs")" "$(jq -r '.interfaces[0].mac' <<<"$ours")"
 	check "ours DELs the reference's pod" cni ipvlan-l3 h1 DEL r1 "$WORK/h1.conf"
+	# Its link carries no alias of ours: nothing proves it ours, so it stays; the reference removes it.
+	check_eq "its link stays (no alias of ours)" "1" "$(ip -n r1 -o link show type ipvlan | wc -l)"
+	check "the reference DELs its own pod" ip netns exec h1 env -i PATH="$PATH" CNI_COMMAND=DEL CNI_CONTAINERID=r1 \
+		CNI_NETNS=/run/netns/r1 CNI_IFNAME=eth0 CNI_PATH=/usr/lib/cni "$ref" <"$f"
 	check_eq "its link is gone" "" "$(ip -n r1 -o link show type ipvlan)"
 	check "the reference DELs ours" ip netns exec h1 env -i PATH="$PATH" CNI_COMMAND=DEL CNI_CONTAINERID=r2 \
 		CNI_NETNS=/run/netns/r2 CNI_IFNAME=eth0 CNI_PATH=/usr/lib/cni "$ref" <"$f"
@@ -196,7 +200,7 @@ interop() {
 	check_eq "releases its lease" "" "$(grep -l r2 "$WORK"/ipam-h1/ipv/* 2>/dev/null || true)"
 }
 
-for step in ${@:-pods shim egress checks interop dels bad kills examples}; do
+for step in ${@:-pods shim egress checks interop dels bad taken kills examples}; do
 	case $step in
 	pods) pods ;;
 	shim) shim ;;
@@ -205,6 +209,7 @@ for step in ${@:-pods shim egress checks interop dels bad kills examples}; do
 	interop) interop ;;
 	dels) dels ;;
 	bad) bad_config ;;
+	taken) ifname_taken ipvlan-l3 h1 "$WORK/h1.conf" ;;
 	kills) kills ;;
 	examples) examples ipvlan-l3 ;;
 	esac

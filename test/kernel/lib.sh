@@ -203,3 +203,19 @@ iperf() {
 	ip netns exec "$1" iperf3 -c "$3" -p 5201 -t "${SECONDS_PER_RUN:-4}" -J 2>/dev/null |
 		jq '.end.sum_received.bits_per_second / 1e9'
 }
+
+# A pod that holds CNI_IFNAME already (a veth of another owner): ADD is 4 naming CNI_IFNAME and
+# leaves host and pod as they were; DEL succeeds and keeps the pod's own eth0.
+# Usage: ifname_taken <plugin> <host netns> <conf file>
+ifname_taken() {
+	local plugin=$1 host=$2 conf=$3 before after out
+	make_netns taken-p
+	ip -n taken-p link add eth0 type veth peer name theirs
+	before=$(ip -n "$host" -o link show | cut -d: -f2 | sort; ip -n taken-p -o link show | cut -d: -f2 | sort)
+	out=$(cni "$plugin" "$host" ADD taken-p "$conf" 2>/dev/null)
+	check_eq "ADD into a pod holding eth0 is 4 ($(jq -r .msg <<<"$out"))" 4 "$(jq -r .code <<<"$out")"
+	check "DEL of it succeeds" cni "$plugin" "$host" DEL taken-p "$conf"
+	after=$(ip -n "$host" -o link show | cut -d: -f2 | sort; ip -n taken-p -o link show | cut -d: -f2 | sort)
+	check_eq "host and pod are as they were, the pod's eth0 kept" "$before" "$after"
+	ip netns del taken-p
+}

@@ -5,6 +5,7 @@
 // pool's threads, so a call that gives up waiting (lib/sys/flock.ts) could never exit.
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <node_api.h>
 #include <stdlib.h>
 #include <sys/file.h>
@@ -16,7 +17,7 @@ typedef struct {
   int fd;  // a dup of the caller's: the same open file description, closed by the waiter
   int err;
   napi_deferred deferred;
-  napi_threadsafe_function done;
+  js_callback done;
 } lock_request;
 
 static void resolve(napi_env env, napi_deferred deferred, int err) {
@@ -27,6 +28,8 @@ static void resolve(napi_env env, napi_deferred deferred, int err) {
 
 // On the JS thread, once the waiter is done (env is NULL while Node tears down).
 static void settle(napi_env env, napi_value js_cb, void *context, void *data) {
+  (void)js_cb;
+  (void)context;
   lock_request *req = data;
   if (env != NULL) resolve(env, req->deferred, req->err);
   free(req);
@@ -36,19 +39,19 @@ static void *wait_for_lock(void *data) {
   lock_request *req = data;
   req->err = flock(req->fd, LOCK_EX) == 0 ? 0 : errno;  // signals are blocked: no EINTR
   close(req->fd);  // the caller's descriptor still holds the description, and so the lock
-  napi_threadsafe_function done = req->done;
-  if (napi_call_threadsafe_function(done, req, napi_tsfn_blocking) != napi_ok) free(req);
-  napi_release_threadsafe_function(done, napi_tsfn_release);
+  if (callback_close(req->done, req) != 0) free(req);  // once handed over, req is the JS thread's
   return NULL;
 }
 
 napi_value lock_fn(napi_env env, napi_callback_info info) {
   size_t argc = 1;
-  napi_value argv[1], promise, name;
-  int32_t fd = -1;
+  napi_value argv[1], promise;
+  double number = -1;  // an int32 would read NaN as 0: our stdin
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
-      napi_get_value_int32(env, argv[0], &fd) != napi_ok)
-    fd = -1;
+      napi_get_value_double(env, argv[0], &number) != napi_ok || !(number >= 0 && number <= INT_MAX) ||
+      number != (int)number)
+    number = -1;
+  int fd = (int)number;
   lock_request *req = calloc(1, sizeof *req);
   if (req == NULL || napi_create_promise(env, &req->deferred, &promise) != napi_ok) {
     free(req);
@@ -61,13 +64,11 @@ napi_value lock_fn(napi_env env, napi_callback_info info) {
     free(req);
     return promise;
   }
-  napi_create_string_utf8(env, "flock", NAPI_AUTO_LENGTH, &name);
   int err = EAGAIN;
-  if (napi_create_threadsafe_function(env, NULL, NULL, name, 0, 1, NULL, NULL, NULL, settle,
-                                      &req->done) == napi_ok) {
-    err = start_detached(wait_for_lock, req);
+  if (callback_open(env, "flock", settle, &req->done) == napi_ok) {
+    err = start_thread(wait_for_lock, req, NULL);
     if (err == 0) return promise;
-    napi_release_threadsafe_function(req->done, napi_tsfn_release);
+    callback_drop(req->done);
   }
   close(req->fd);
   resolve(env, req->deferred, err);

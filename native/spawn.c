@@ -7,7 +7,10 @@
 // reads both outputs and reaps the child. It resolves to
 //   { error }                                        (errno: the program could not be started), or
 //   { status, signal, stdout, stderr, timedOut }     (status null when a signal ended it).
-// Past timeoutMs the child is killed (SIGKILL) and the promise resolves at once, timedOut true.
+// Past timeoutMs the child is killed (SIGKILL) and the promise resolves at once, timedOut true; a
+// timeoutMs that is not a number, or not one from 0 to 1e9, means 1e9 (≈ 11 days). Arguments that
+// are not as described resolve to { error: EINVAL }; more than MAX_STRINGS argv or env entries, to
+// E2BIG; more than MAX_FDS fds, to EMFILE.
 // Used by lib/sys/run.ts; built with the rest of native/ by scripts/build.ts.
 #define _GNU_SOURCE  // pipe2
 #include <errno.h>
@@ -46,7 +49,7 @@ typedef struct {
   int status, timed_out, wait_errno, lost_output;
   int reaped;  // waited for: its pid may be another process's now, never to be signalled
   napi_deferred deferred;
-  napi_threadsafe_function done;
+  js_callback done;
 } child;
 
 static int64_t now_ms(void) {
@@ -152,6 +155,8 @@ static void free_child(child *c) {
 
 // On the JS thread, once the child is done or timed out (env is NULL while Node tears down).
 static void settle(napi_env env, napi_value js_cb, void *context, void *data) {
+  (void)js_cb;
+  (void)context;
   child *c = data;
   if (env != NULL) {
     napi_value result, null, flag;
@@ -174,7 +179,6 @@ static void settle(napi_env env, napi_value js_cb, void *context, void *data) {
 static void *supervise(void *data) {
   child *c = data;
   pid_t pid = c->pid;
-  napi_threadsafe_function done = c->done;
   c->timed_out = supervise_io(c);
   // Past the deadline, a child not yet reaped is killed (one reaped already, whose grandchild kept
   // the outputs open, is not: its pid may be another process's by now).
@@ -184,33 +188,10 @@ static void *supervise(void *data) {
   close_fd(&c->err);
   close_fd(&c->pidfd);
   if (kill_it) kill(pid, SIGKILL);
-  // After this call `c` belongs to the JS thread.
-  if (napi_call_threadsafe_function(done, c, napi_tsfn_blocking) != napi_ok) free_child(c);
+  // Once handed over, `c` belongs to the JS thread.
+  if (callback_close(c->done, c) != 0) free_child(c);
   if (kill_it) waitpid(pid, NULL, 0);  // answered already; the zombie is reaped here
-  napi_release_threadsafe_function(done, napi_tsfn_release);
   return NULL;
-}
-
-static void free_strings(char **list) {
-  if (list == NULL) return;
-  for (char **s = list; *s != NULL; s++) free(*s);
-  free(list);
-}
-
-// A JS array of strings as a NULL-terminated C array (NULL on failure).
-static char **js_strings(napi_env env, napi_value array) {
-  uint32_t n;
-  if (napi_get_array_length(env, array, &n) != napi_ok) return NULL;
-  char **list = calloc(n + 1, sizeof *list);
-  for (uint32_t i = 0; list != NULL && i < n; i++) {
-    napi_value item;
-    napi_get_element(env, array, i, &item);
-    if ((list[i] = js_string(env, item, NULL)) == NULL) {
-      free_strings(list);
-      list = NULL;
-    }
-  }
-  return list;
 }
 
 #define MAX_FDS 64
@@ -221,57 +202,69 @@ static char **js_strings(napi_env env, napi_value array) {
 static int map_fds(napi_env env, napi_value array, posix_spawn_file_actions_t *fa, int *copies,
                    int *made) {
   uint32_t n = 0;
-  napi_get_array_length(env, array, &n);
+  bool is_array = false;
+  if (napi_is_array(env, array, &is_array) != napi_ok || !is_array ||
+      napi_get_array_length(env, array, &n) != napi_ok)
+    return EINVAL;
   if (n > MAX_FDS) return EMFILE;
-  for (uint32_t i = 0; i < n; i++) {
+  for (int i = 0; i < (int)n; i++) {
     napi_value item;
-    int32_t fd = -1;
-    napi_get_element(env, array, i, &item);
-    napi_get_value_int32(env, item, &fd);
-    if ((copies[i] = fcntl(fd, F_DUPFD_CLOEXEC, 3 + n)) < 0) return errno;
+    double fd;  // an int32 would read NaN as 0: the plugin's stdin
+    if (napi_get_element(env, array, i, &item) != napi_ok || napi_get_value_double(env, item, &fd) != napi_ok ||
+        !(fd >= 0 && fd <= INT_MAX && fd == (int)fd))
+      return EBADF;
+    if ((copies[i] = fcntl((int)fd, F_DUPFD_CLOEXEC, 3 + (int)n)) < 0) return errno;
     *made = i + 1;
-    posix_spawn_file_actions_adddup2(fa, copies[i], 3 + i);
+    int err = posix_spawn_file_actions_adddup2(fa, copies[i], 3 + i);
+    if (err) return err;
   }
   return 0;
 }
 
-// Starts the child; returns 0 or an errno. On success `c` holds the pid and our pipe ends.
-static int start(napi_env env, napi_value *argv, child *c) {
-  char *file = js_string(env, argv[0], NULL);
-  char **args = js_strings(env, argv[1]);
-  char **envp = js_strings(env, argv[2]);
-  int copies[MAX_FDS], ncopies = 0, err = ENOMEM;
-  int in[2] = {-1, -1}, out[2] = {-1, -1}, errp[2] = {-1, -1};
-  posix_spawn_file_actions_t fa;
-  posix_spawnattr_t attr;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawnattr_init(&attr);
-  if (file == NULL || args == NULL || envp == NULL) {
-    err = EINVAL;  // out of memory, or a NUL inside (see js_string)
-    goto out;
-  }
-  if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC) || pipe2(errp, O_CLOEXEC)) {
-    err = errno;
-    goto out;
-  }
-  posix_spawn_file_actions_adddup2(&fa, in[0], 0);
-  posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-  posix_spawn_file_actions_adddup2(&fa, errp[1], 2);
-  if ((err = map_fds(env, argv[4], &fa, copies, &ncopies))) goto out;
-  // The child starts with no signal blocked and every signal at its default (Node ignores SIGPIPE).
+// The child's stdin, stdout and stderr from the pipes, and `fds` after them. A failed step fails the
+// start: the child must never write to the plugin's own stdout (the CNI result).
+static int map_all(napi_env env, napi_value fds, posix_spawn_file_actions_t *fa, int in, int out,
+                   int errp, int *copies, int *made) {
+  int err = posix_spawn_file_actions_adddup2(fa, in, 0);
+  if (!err) err = posix_spawn_file_actions_adddup2(fa, out, 1);
+  if (!err) err = posix_spawn_file_actions_adddup2(fa, errp, 2);
+  return err ? err : map_fds(env, fds, fa, copies, made);
+}
+
+// The child starts with no signal blocked and every signal at its default (Node ignores SIGPIPE).
+static int reset_signals(posix_spawnattr_t *attr) {
   sigset_t none, defaults;
   sigemptyset(&none);
   sigemptyset(&defaults);
   for (int s = 1; s < 32; s++)
     if (s != SIGKILL && s != SIGSTOP) sigaddset(&defaults, s);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  err = posix_spawn(&c->pid, file, &fa, &attr, args, envp);
-out:
+  int err = posix_spawnattr_setsigmask(attr, &none);
+  if (!err) err = posix_spawnattr_setsigdefault(attr, &defaults);
+  if (!err) err = posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  return err;
+}
+
+// Starts the child; returns 0 or an errno. On success `c` holds the pid and our pipe ends.
+static int start(napi_env env, napi_value *argv, child *c) {
+  char *file = js_string(env, argv[0], NULL), **args = NULL, **envp = NULL;
+  size_t nargs = 0, nenv = 0;
+  int copies[MAX_FDS], ncopies = 0;
+  int in[2] = {-1, -1}, out[2] = {-1, -1}, errp[2] = {-1, -1};
+  posix_spawn_file_actions_t fa;
+  posix_spawnattr_t attr;
+  int fa_made = 0, attr_made = 0;
+  int err = file == NULL ? EINVAL : js_strings(env, argv[1], &args, &nargs);  // EINVAL: see js_string
+  if (!err) err = js_strings(env, argv[2], &envp, &nenv);
+  if (!err && nargs == 0) err = EINVAL;  // a program is always given its name as argv[0]
+  if (!err) fa_made = !(err = posix_spawn_file_actions_init(&fa));
+  if (!err) attr_made = !(err = posix_spawnattr_init(&attr));
+  if (!err && (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC) || pipe2(errp, O_CLOEXEC))) err = errno;
+  if (!err) err = map_all(env, argv[4], &fa, in[0], out[1], errp[1], copies, &ncopies);
+  if (!err) err = reset_signals(&attr);
+  if (!err) err = posix_spawn(&c->pid, file, &fa, &attr, args, envp);
   for (int i = 0; i < ncopies; i++) close(copies[i]);
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&attr);
+  if (fa_made) posix_spawn_file_actions_destroy(&fa);
+  if (attr_made) posix_spawnattr_destroy(&attr);
   free(file);
   free_strings(args);
   free_strings(envp);
@@ -304,33 +297,33 @@ static napi_value resolve_error(napi_env env, napi_deferred deferred, napi_value
 
 napi_value spawn_fn(napi_env env, napi_callback_info info) {
   size_t argc = 6;
-  napi_value argv[6], promise, name;
-  child *c = calloc(1, sizeof *c);
-  if (c == NULL || napi_create_promise(env, &c->deferred, &promise) != napi_ok ||
-      napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 6) {
+  napi_value argv[6], promise;
+  child *c = NULL;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 6 ||
+      (c = calloc(1, sizeof *c)) == NULL || napi_create_promise(env, &c->deferred, &promise) != napi_ok) {
     free(c);
     napi_throw_error(env, NULL, "spawn addon: cannot start a child");
     return NULL;
   }
-  double timeout_ms = 0;
-  napi_get_value_double(env, argv[5], &timeout_ms);
-  if (!(timeout_ms >= 0 && timeout_ms <= 1e9)) timeout_ms = 1e9;  // NaN, ∞: ≈ 11 days
+  double timeout_ms;
+  if (napi_get_value_double(env, argv[5], &timeout_ms) != napi_ok  // not a number
+      || !(timeout_ms >= 0 && timeout_ms <= 1e9))                   // NaN, ∞, < 0
+    timeout_ms = 1e9;                                               // ≈ 11 days
   c->deadline_ms = now_ms() + (int64_t)timeout_ms;
-  c->input = js_string(env, argv[3], &c->input_len);
   c->in = c->out = c->err = c->pidfd = -1;
-  int err = c->input == NULL ? ENOMEM : start(env, argv, c);
+  c->input = js_string(env, argv[3], &c->input_len);
+  int err = c->input == NULL ? EINVAL : start(env, argv, c);
   napi_deferred deferred = c->deferred;
   if (err) {
     free_child(c);
     return resolve_error(env, deferred, promise, err);
   }
   if (c->input_len == 0) close_fd(&c->in);
-  napi_create_string_utf8(env, "spawn", NAPI_AUTO_LENGTH, &name);
-  if (napi_create_threadsafe_function(env, NULL, NULL, name, 0, 1, NULL, NULL, NULL, settle,
-                                      &c->done) == napi_ok) {
-    err = start_detached(supervise, c);
+  err = EAGAIN;
+  if (callback_open(env, "spawn", settle, &c->done) == napi_ok) {
+    err = start_thread(supervise, c, NULL);
     if (err == 0) return promise;
-    napi_release_threadsafe_function(c->done, napi_tsfn_release);
+    callback_drop(c->done);
   }
   // No thread to supervise it: the child must not outlive this call unnoticed.
   kill(c->pid, SIGKILL);

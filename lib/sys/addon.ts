@@ -1,7 +1,8 @@
 // The suite's addon (native/): flock(2), which Node lacks; posix_spawn(3), which starts a program
 // for a fraction of what node:child_process costs (its load, then a fork of the whole Node process
 // per child); binding an abstract unix socket, the named lock, without loading node:net; a fast
-// digest, without loading node:crypto; and writing sysctls inside another netns, without nsenter.
+// digest, without loading node:crypto; writing sysctls inside another netns, without nsenter; and
+// the netns's cookie (SO_NETNS_COOKIE), which Node cannot ask for.
 // The build puts the addon's bytes and digest in the bundle (CNI_SUITE_ADDON); a shared object
 // must be a file to be loaded, so the first call after an install writes it under ADDON_DIR, named
 // by its digest, and every call loads it from there. Anything in the way (lib run from source, a
@@ -46,6 +47,12 @@ export interface Addon {
    * enters it (native/netns.c). [0, -1], or [errno, index of the failed pair] (-1: the netns).
    */
   writeIn(netns: string, pairs: readonly string[]): [number, number];
+  /**
+   * The cookie of the calling thread's network namespace (SO_NETNS_COOKIE, Linux ≥ 5.14) as a
+   * decimal u64, or '' where the kernel cannot tell. Never given to two netns in one boot, unlike
+   * the netns's inode, which a new netns gets once the old one is gone (native/cookie.c).
+   */
+  netnsCookie(): string;
 }
 
 /** null: tried, and this process takes the child_process path. */
@@ -84,7 +91,7 @@ function load(): Addon | undefined {
 export function loadFile(file: string): Addon {
   const mod = { exports: {} as Partial<Addon> };
   process.dlopen(mod, file);
-  const names = ['lock', 'spawn', 'bindName', 'digest', 'writeIn'] as const;
+  const names = ['lock', 'spawn', 'bindName', 'digest', 'writeIn', 'netnsCookie'] as const;
   if (names.some((n) => typeof mod.exports[n] !== 'function'))
     throw new Error(`${file}: not the suite's addon`);
   return mod.exports as Addon;

@@ -19,6 +19,7 @@ import { writeSysctlsIn } from '../../lib/sys/sysctl.js';
 
 const ADDON =
   process.env.CNI_SUITE_ADDON_PATH || join(import.meta.dirname, '../../dist/native/cni-suite.node');
+t.comment(`addon: ${ADDON}`);
 const native = loadFile(ADDON);
 const { digest } = native;
 const { errno } = constants;

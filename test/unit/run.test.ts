@@ -19,7 +19,10 @@ import { addon, loadFile, useAddon } from '../../lib/sys/addon.js';
 import { holdLock, inheritedFds } from '../../lib/sys/lock.js';
 import { DEFAULT_TIMEOUT_MS, NotInstalledError, run } from '../../lib/sys/run.js';
 
-const ADDON = join(import.meta.dirname, '../../dist/native/cni-suite.node');
+// scripts/addon-sanitize runs this file against a build with ASan and UBSan.
+const ADDON =
+  process.env.CNI_SUITE_ADDON_PATH || join(import.meta.dirname, '../../dist/native/cni-suite.node');
+t.comment(`addon: ${ADDON}`);
 
 const paths = [
   ['the addon', () => useAddon(loadFile(ADDON))],

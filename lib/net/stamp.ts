@@ -1,12 +1,15 @@
 // Digests of what this host last applied for a network, so a call can skip rewriting state that
 // has not changed: the nft rules, the routes and entries to other hosts; and notes of facts about the
 // host that a call may reuse for a while (the uplink). Kept on tmpfs (gone at reboot, like the
-// state) per network and netns (netns "hosts" on one machine share /run).
-import { rmSync, statSync } from 'node:fs';
+// state) per network and netns (netns "hosts" on one machine share /run), named by an id no other
+// netns of this boot has had (ownNetnsId: its inode and cookie), so a netns that reuses a dead
+// one's inode never takes the dead one's stamps for its own. Stamps of a netns that is gone are
+// swept: those of an earlier netns with our inode when we first stamp, all of them on GC.
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { addon } from '../sys/addon.js';
 import { crypto } from '../sys/builtins.js';
 import { readRegularFile, writeFileAtomic } from '../sys/files.js';
-import { ownNetnsId } from '../sys/netns.js';
+import { liveNetnsInodes, ownNetnsId } from '../sys/netns.js';
 import { networkTag } from './attachment.js';
 
 const STAMP_DIR = '/run/cni-suite';
@@ -31,6 +34,7 @@ export function stamp(network: string, kind: StampKind): Stamp {
     record: (content) => {
       if (!file) return;
       try {
+        if (!existsSync(file)) sweepStamps(false);
         writeFileAtomic(file, digest(content));
       } catch {
         // read-only /run: always take the full path
@@ -81,6 +85,7 @@ export function hostNote(name: string): HostNote {
     write: (content) => {
       if (!file) return;
       try {
+        if (!existsSync(file)) sweepStamps(false);
         writeFileAtomic(file, content);
       } catch {
         // read-only /run: always read afresh
@@ -95,5 +100,35 @@ function forgetFile(file: string | undefined): void {
     if (file) rmSync(file, { force: true });
   } catch {
     // read-only /run: nothing was written either
+  }
+}
+
+/** A stamp's or note's file name: what, then "-<inode>-<cookie>.<kind>" of its netns. */
+const STAMP_FILE = /-(\d+)-(\d+)\.(?:nft|podsets|peers|note)$/;
+/** The names earlier builds used, keyed by the inode alone. */
+const INODE_ONLY_FILE = /-\d+\.(?:nft|podsets|peers|note)$/;
+
+/**
+ * Removes the stamps and notes of network namespaces that are gone: those of an earlier netns that
+ * had this one's inode, those named by the inode alone (earlier builds), and with `everyGone`, every
+ * one whose inode no live netns has (see liveNetnsInodes). Best effort.
+ */
+export function sweepStamps(everyGone: boolean): void {
+  const id = ownNetnsId();
+  if (!id) return;
+  const [ino] = id.split('-');
+  const live = everyGone ? liveNetnsInodes() : undefined;
+  let names: string[];
+  try {
+    names = readdirSync(STAMP_DIR);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = STAMP_FILE.exec(name);
+    const gone = m
+      ? (m[1] === ino && `${m[1]}-${m[2]}` !== id) || (live !== undefined && !live.has(Number(m[1])))
+      : INODE_ONLY_FILE.test(name);
+    if (gone) forgetFile(`${STAMP_DIR}/${name}`);
   }
 }

@@ -1,6 +1,7 @@
 // Network namespaces given by path (/var/run/netns/x, /proc/PID/ns/net): existence, identity,
 // and the argv prefix that runs a program inside one; the links of this process's own netns.
-import { readFileSync, readlinkSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { addon } from './addon.js';
 import { isSameFile } from './files.js';
 
 /**
@@ -36,12 +37,53 @@ function namespaceKind(path: string): string {
 /** True when `path` is the namespace this process runs in (a runtime bug we must refuse). */
 export const isOwnNetns = (path: string): boolean => isSameFile(path, '/proc/self/ns/net');
 
-/** An id of the netns this process runs in (its inode), or undefined when it cannot be read. */
+/**
+ * An id of the netns this process runs in that no other netns of this boot has had:
+ * "<inode>-<cookie>". The inode alone is reused by the kernel seconds after a netns goes; the
+ * cookie (SO_NETNS_COOKIE, Linux 5.14+, through the addon) never is. Undefined without the addon or
+ * on an older kernel: callers then keep no state per netns.
+ */
 export function ownNetnsId(): string | undefined {
+  if (cachedId !== null) return cachedId;
+  let id: string | undefined;
   try {
-    return String(statSync('/proc/self/ns/net').ino);
+    const cookie = addon()?.netnsCookie();
+    if (cookie) id = `${statSync('/proc/self/ns/net').ino}-${cookie}`;
   } catch {
-    return undefined;
+    id = undefined;
+  }
+  cachedId = id;
+  return id;
+}
+
+/** A process never changes its netns (only threads of the addon do, and they end there). */
+let cachedId: string | undefined | null = null;
+
+/**
+ * The inodes of the network namespaces this machine has now, as far as this process can see them:
+ * every process's, and the bind mounts under /run/netns. A netns held only by another mount or an
+ * open descriptor is missed: its stamps are then swept, and its next call does the full work once.
+ */
+export function liveNetnsInodes(): Set<number> {
+  const out = new Set<number>();
+  const add = (path: string) => {
+    try {
+      out.add(statSync(path).ino);
+    } catch {
+      // gone meanwhile, or not ours to see
+    }
+  };
+  for (const dir of ['/run/netns', '/var/run/netns'])
+    for (const name of safeReaddir(dir)) add(`${dir}/${name}`);
+  for (const pid of safeReaddir('/proc')) if (/^\d+$/.test(pid)) add(`/proc/${pid}/ns/net`);
+  return out;
+}
+
+function safeReaddir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
   }
 }
 

@@ -1,6 +1,6 @@
 // macvlan on the real kernel: a LAN switch netns, two hosts whose masters (eth0) are ports of it, and
 // a LAN machine on it; pods get addresses from disjoint slices of the LAN subnet.
-import { existsSync, statSync, symlinkSync } from 'node:fs';
+import { existsSync, readdirSync, statSync, symlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import t from 'tap';
 import { Cluster, type ClusterHost, leaseFiles, type Pod } from '../helpers/cluster.js';
@@ -9,6 +9,12 @@ import { BIN, callFile, callPlugin } from '../helpers/plugin.js';
 import { pings } from '../helpers/tcp.js';
 
 const LAN = '192.168.100';
+/** The uplink note a host's ADD wrote for `dev` (named by its netns's inode and cookie). */
+const noteOf = (h: ClusterHost, dev: string) => {
+  const prefix = `uplink_${dev}-${statSync(`/run/netns/${h.name}`).ino}-`;
+  const name = readdirSync('/run/cni-suite').find((f) => f.startsWith(prefix) && f.endsWith('.note'));
+  return `/run/cni-suite/${name ?? `${prefix}none.note`}`;
+};
 /** Host n hands out LAN .(100+20(n-1)+1)…+19; the LAN machine (.1) is the gateway. */
 const lanConf = (c: Cluster, h: ClusterHost, extra: Record<string, unknown> = {}) => {
   const n = c.hosts.indexOf(h);
@@ -198,7 +204,7 @@ t.test(
     const first = await c.addPod(h1, 'first', lanConf(c, h1, { master: 'lan1' }));
     t.match(await ip(['link', 'show', 'eth0'], first.name), /state UP|LOWER_UP/, 'a pod on lan1');
     t.equal((await c.call(h1, 'DEL', first, lanConf(c, h1, { master: 'lan1' }))).exitCode, 0, 'its DEL');
-    const note = `/run/cni-suite/uplink_lan1-${statSync(`/run/netns/${h1.name}`).ino}.note`;
+    const note = noteOf(h1, 'lan1');
     t.ok(existsSync(note), 'ADD noted what it read of lan1');
     const noted = statSync(note).mtimeMs;
     const refused = await c.call(

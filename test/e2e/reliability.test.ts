@@ -200,3 +200,32 @@ t.test('host-local writes last_reserved_ip by rename, never through a symlink', 
     'the file is ours now',
   );
 });
+
+t.test("a host netns that reuses a deleted one's inode gets nothing of its stamps or notes", async (t) => {
+  const c = await Cluster.create(t, { hosts: 1 });
+  const [h1] = c.hosts as [ClusterHost];
+  await ip(['link', 'set', 'eth0', 'mtu', '9000'], h1.name);
+  const a = await c.addPod(h1, 'a', c.conf(h1, { ipMasq: true }));
+  t.match(
+    await ip(['link', 'show', 'cni0'], h1.name),
+    /mtu 9000/,
+    'the first netns: its bridge took the uplink MTU',
+  );
+  t.equal((await c.call(h1, 'DEL', a, c.conf(h1, { ipMasq: true }))).exitCode, 0, 'DEL');
+  const again = await c.lab.reuseInode(h1, 1500);
+  t.ok(again, 'a new host netns got the inode of the first');
+  const b = await c.addPod(h1, 'b', c.conf(h1, { ipMasq: true }));
+  t.match(
+    await ip(['link', 'show', 'cni0'], h1.name),
+    /mtu 1500/,
+    'its bridge has the new uplink MTU, not a note of the old',
+  );
+  t.match(
+    (await inNs(h1.name, 'nft', ['list', 'ruleset'])).stdout,
+    /masquerade/,
+    'its masquerade rule is written',
+  );
+  const check = await c.call(h1, 'CHECK', b, { ...c.conf(h1, { ipMasq: true }), prevResult: b.result });
+  t.equal(check.exitCode, 0, `CHECK passes ${check.stdout}`);
+  t.equal((await c.call(h1, 'DEL', b, c.conf(h1, { ipMasq: true }))).exitCode, 0, 'DEL');
+});

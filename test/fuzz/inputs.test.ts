@@ -77,7 +77,7 @@ function snapshot(w: Worker): string {
     'grep -r . /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv6/conf/all/forwarding /proc/sys/net/ipv4/conf/*/route_localnet',
     // Only this netns's stamps and this network's default data dir: other tests run meanwhile.
     `find ${w.f.dataDir} /var/lib/cni/networks/fuzznet /var/lib/cni/networks/.host-local-index/fuzznet -printf '%p %s\\n' 2>/dev/null | sort`,
-    `find /run/cni-suite -name "*-$(stat -L -c %i /run/netns/${w.host}).*" 2>/dev/null | sort`,
+    `find /run/cni-suite -name "*-$(stat -L -c %i /run/netns/${w.host})-*" 2>/dev/null | sort`,
   ].join('; ');
   return lines(execFileSync('ip', ['netns', 'exec', w.host, 'sh', '-c', script], { encoding: 'utf8' }));
 }

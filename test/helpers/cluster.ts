@@ -10,7 +10,7 @@ import { BIN, callPlugin, type PluginRun } from './plugin.ts';
 export const CLUSTER_CIDR = '10.244.0.0/16';
 
 /**
- * Dates a host's stamps of applied nft rules (`nft`: /run/cni-suite/<network>-<netns inode>.nft) or
+ * Dates a host's stamps of applied nft rules (`nft`: /run/cni-suite/<network>-<netns inode>-<netns cookie>.nft) or
  * its notes (`note`: what ADD read of the uplink) back by `ms` (the time they are trusted and a
  * second: then its next ADD writes the rules, or reads the uplink, again). The helpers import
  * nothing from lib/: the bench runs them under plain Node, which resolves no `.js` to `.ts`.
@@ -18,7 +18,7 @@ export const CLUSTER_CIDR = '10.244.0.0/16';
 export function ageStamps(host: { name: string }, kind: 'nft' | 'note', ms: number): void {
   const ino = statSync(`/run/netns/${host.name}`).ino;
   const past = new Date(Date.now() - ms);
-  for (const f of readdirSync('/run/cni-suite').filter((f) => f.endsWith(`-${ino}.${kind}`)))
+  for (const f of readdirSync('/run/cni-suite').filter((f) => new RegExp(`-${ino}-\\d+\\.${kind}$`).test(f)))
     utimesSync(join('/run/cni-suite', f), past, past);
 }
 

@@ -141,6 +141,31 @@ export class Lab {
     return { ...this.router, ip: OUTSIDE_IP };
   }
 
+  /**
+   * A host on the underlay switch whose netns has the inode `host`'s had: `host` is deleted, then
+   * new netns of its name are made until the kernel hands that inode out again (it frees a netns's
+   * lazily, so this takes a few tries). Its eth0 has MTU `mtu`. Undefined when the inode never came back.
+   */
+  async reuseInode(host: Host, mtu = 1500, tries = 80): Promise<Host | undefined> {
+    const ino = statSync(host.path).ino;
+    const n = Number(host.ip.split('.')[3]) - 10;
+    for (let i = 0; i < tries; i++) {
+      // What the plugins left for the first one stays, as it would on a node.
+      removeNetns(host.name, i === 0);
+      await new Promise((r) => setTimeout(r, 200));
+      await execa('ip', ['netns', 'add', host.name]);
+      live.add(host.name);
+      if (statSync(host.path).ino !== ino) continue;
+      await ip(['link', 'set', 'lo', 'up'], host.name);
+      await ip(['link', 'del', `p${n}`], this.underlay.name).catch(() => {});
+      await this.attach(host, `p${n}`, `${host.ip}/24`);
+      await ip(['link', 'set', 'eth0', 'mtu', String(mtu)], host.name);
+      await ip(['route', 'add', 'default', 'via', `${this.subnet}.1`], host.name);
+      return host;
+    }
+    return undefined;
+  }
+
   /** A container: an empty netns for a plugin to wire. */
   container(name: string): Promise<Netns> {
     return this.netns(name);
@@ -169,9 +194,9 @@ async function cable(side: Netns, port: string, ns: Netns): Promise<void> {
   ]);
 }
 
-/** Kills what runs inside and deletes the netns; never throws. */
-function removeNetns(name: string): void {
-  removeStamps(name);
+/** Kills what runs inside and deletes the netns (and its stamps, unless kept); never throws. */
+function removeNetns(name: string, keepStamps = false): void {
+  if (!keepStamps) removeStamps(name);
   const pids =
     spawnSync('ip', ['netns', 'pids', name], { encoding: 'utf8' }).stdout?.split('\n').filter(Boolean) ?? [];
   for (const pid of pids) spawnSync('kill', ['-9', pid]);
@@ -184,7 +209,7 @@ function removeStamps(name: string): void {
   try {
     const ino = statSync(`/var/run/netns/${name}`).ino;
     for (const f of readdirSync(STAMP_DIR))
-      if (f.includes(`-${ino}.`)) rmSync(`${STAMP_DIR}/${f}`, { force: true });
+      if (f.includes(`-${ino}-`)) rmSync(`${STAMP_DIR}/${f}`, { force: true });
   } catch {
     // no netns or no stamps
   }

@@ -14,6 +14,7 @@ import type { NetworkConfig } from '../config.js';
 import { applyNetworkRules, removeAttachments, removeEntriesOf } from '../firewall.js';
 import type { LinkSpec, OwnedLink } from '../model.js';
 import { describePeers, parsePeerSource, readPeerSource } from '../peers.js';
+import { sweepStamps } from '../stamp.js';
 import { noteUplink } from '../uplink.js';
 import { converge, readAll } from './host.js';
 import { attachmentOf, type NetPlugin, routeOwner, uplinkFor } from './plugin.js';
@@ -146,6 +147,7 @@ export async function convergeNetwork<C extends NetworkConfig>(
   // ADDs in the next 30 s plan on the uplink as GC read it, not on an older note (which would
   // converge the shared state back to it).
   noteUplink({ uplink, recalled: false });
+  sweepStamps(true);
   if (plan.firewall) await applyNetworkRules(plan.firewall);
   const owner = routeOwner(p, cfg.network);
   // A link only pods need goes with the network's last pod.

@@ -3,7 +3,7 @@
 // cs-<pid>-…, removed at teardown, on exit/signals, and swept later if the owner process died.
 
 import { spawnSync } from 'node:child_process';
-import { readdirSync, rmSync, statSync } from 'node:fs';
+import { readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { execa } from 'execa';
 
 export interface Netns {
@@ -146,24 +146,51 @@ export class Lab {
    * new netns of its name are made until the kernel hands that inode out again (it frees a netns's
    * lazily, so this takes a few tries). Its eth0 has MTU `mtu`. Undefined when the inode never came back.
    */
-  async reuseInode(host: Host, mtu = 1500, tries = 80): Promise<Host | undefined> {
+  async reuseInode(host: Host, mtu = 1500, tries = 100): Promise<Host | undefined> {
     const ino = statSync(host.path).ino;
     const n = Number(host.ip.split('.')[3]) - 10;
-    for (let i = 0; i < tries; i++) {
+    // The kernel numbers a new netns with the lowest free number (then its /proc entries with the
+    // next ones). Fill every hole below the target first, so that once it is freed (lazily) it is
+    // the lowest, and the next netns gets it.
+    const fillers: string[] = [];
+    const made = async (name: string) => {
+      await execa('ip', ['netns', 'add', name]);
+      live.add(name);
+      return statSync(`/run/netns/${name}`).ino;
+    };
+    try {
+      for (let i = 0; i < tries; i++) {
+        fillers.push(`${host.name}-f${i}`);
+        if ((await made(fillers[i]!)) > ino) break;
+      }
       // What the plugins left for the first one stays, as it would on a node.
-      removeNetns(host.name, i === 0);
-      await new Promise((r) => setTimeout(r, 200));
-      await execa('ip', ['netns', 'add', host.name]);
-      live.add(host.name);
-      if (statSync(host.path).ino !== ino) continue;
-      await ip(['link', 'set', 'lo', 'up'], host.name);
-      await ip(['link', 'del', `p${n}`], this.underlay.name).catch(() => {});
-      await this.attach(host, `p${n}`, `${host.ip}/24`);
-      await ip(['link', 'set', 'eth0', 'mtu', String(mtu)], host.name);
-      await ip(['route', 'add', 'default', 'via', `${this.subnet}.1`], host.name);
-      return host;
+      removeNetns(host.name, true);
+      for (let i = 0; i < tries; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        const got = await made(host.name);
+        if (got < ino) {
+          // Another process freed a lower hole meanwhile: keep this netns there, under another name.
+          const filler = `${host.name}-g${i}`;
+          writeFileSync(`/run/netns/${filler}`, '');
+          await execa('mount', ['--bind', host.path, `/run/netns/${filler}`]);
+          live.add(filler);
+          fillers.push(filler);
+        }
+        if (got !== ino) {
+          removeNetns(host.name);
+          continue;
+        }
+        await ip(['link', 'set', 'lo', 'up'], host.name);
+        await ip(['link', 'del', `p${n}`], this.underlay.name).catch(() => {});
+        await this.attach(host, `p${n}`, `${host.ip}/24`);
+        await ip(['link', 'set', 'eth0', 'mtu', String(mtu)], host.name);
+        await ip(['route', 'add', 'default', 'via', `${this.subnet}.1`], host.name);
+        return host;
+      }
+      return undefined;
+    } finally {
+      for (const f of fillers) removeNetns(f);
     }
-    return undefined;
   }
 
   /** A container: an empty netns for a plugin to wire. */

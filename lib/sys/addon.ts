@@ -1,13 +1,13 @@
 // The suite's addon (native/): flock(2), which Node lacks; posix_spawn(3), which starts a program
 // for a fraction of what node:child_process costs (its load, then a fork of the whole Node process
-// per child); binding an abstract unix socket, the named lock, without loading node:net; a fast
-// digest, without loading node:crypto; writing sysctls inside another netns, without nsenter; and
+// per child); a fast digest, without loading node:crypto; writing sysctls inside another netns, without nsenter; and
 // the netns's cookie (SO_NETNS_COOKIE), which Node cannot ask for.
 // The build puts the addon's bytes and digest in the bundle (CNI_SUITE_ADDON); a shared object
 // must be a file to be loaded, so the first call after an install writes it under ADDON_DIR, named
 // by its digest, and every call loads it from there. Anything in the way (lib run from source, a
 // read-only or noexec /var, a directory or file that others could have written) answers
-// undefined, and callers use `flock`, child_process, node:net, node:crypto and nsenter as before.
+// undefined, and callers use `flock`, child_process, node:crypto and nsenter as before, and keep
+// no state per netns (they cannot tell its cookie).
 // CNI_SUITE_NO_ADDON=1 asks for that path (tests; an operator who distrusts the addon).
 import { lstatSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -38,8 +38,6 @@ export interface Addon {
     fds: readonly number[],
     timeoutMs: number,
   ): Promise<Spawned>;
-  /** A unix socket bound to the abstract address `name`, as its descriptor, or -errno. */
-  bindName(name: string): number;
   /** 128 bits of a fast non-cryptographic hash of `text`, as 32 hex digits (native/digest.c). */
   digest(text: string): string;
   /**
@@ -91,7 +89,7 @@ function load(): Addon | undefined {
 export function loadFile(file: string): Addon {
   const mod = { exports: {} as Partial<Addon> };
   process.dlopen(mod, file);
-  const names = ['lock', 'spawn', 'bindName', 'digest', 'writeIn', 'netnsCookie'] as const;
+  const names = ['lock', 'spawn', 'digest', 'writeIn', 'netnsCookie'] as const;
   if (names.some((n) => typeof mod.exports[n] !== 'function'))
     throw new Error(`${file}: not the suite's addon`);
   return mod.exports as Addon;

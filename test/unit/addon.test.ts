@@ -2,8 +2,7 @@
 // runs this file against a build with ASan and UBSan): native/digest.c, the digest lib/net/stamp.ts
 // compares to skip work (same text, same digest; any change, another); native/netns.c, sysctls
 // written inside another netns (a pod's) while ours stays as it is; native/cookie.c, the netns
-// cookie that is never given twice; native/name.c's limits (its use: lock.test.ts; spawn.c:
-// run.test.ts); arguments no caller of ours passes (too many, not numbers, sparse arrays, getters
+// cookie that is never given twice (flock.c: lock.test.ts; spawn.c: run.test.ts); arguments no caller of ours passes (too many, not numbers, sparse arrays, getters
 // that throw) refused as errors, never read past an allocation.
 
 import { once } from 'node:events';
@@ -89,16 +88,6 @@ t.test('sysctls written inside another netns, not in ours; a missing key skipped
     writeSysctlsIn(`/run/netns/${ns}`, [[key, '1']]),
     'without the addon: false (the caller uses a shell)',
   );
-});
-
-t.test('bindName: a name of up to 107 bytes is bound, a longer one refused, never cut', async (t) => {
-  const long = `addon-test-${process.pid}-`.padEnd(107, 'x');
-  const fd = native.bindName(long);
-  t.ok(fd >= 0, 'the longest name fits');
-  t.teardown(() => closeSync(fd));
-  t.equal(native.bindName(`${long}y`), -constants.errno.ENAMETOOLONG, 'one byte more: ENAMETOOLONG');
-  t.equal(native.bindName(`${long.slice(0, 106)}é`), -constants.errno.ENAMETOOLONG, '108 bytes in UTF-8');
-  t.equal(native.bindName(long), -constants.errno.EADDRINUSE, 'the same name again: in use');
 });
 
 t.test('writeIn: only paths under /proc/sys; too many or unreadable pairs refused', async (t) => {

@@ -1,6 +1,7 @@
 // The plugins this executable can be, by the name it is run as. Each is imported only when a verb
 // needs it, so VERSION and bad input never pay for plugin code.
 import type { Plugin, PluginLoader } from './cni/plugin.js';
+import type { Reconcile } from './engine/index.js';
 import { PLUGIN_NAMES, type PluginName } from './names.js';
 
 export { PLUGIN_NAMES, type PluginName };
@@ -27,3 +28,21 @@ export const loadPlugin: PluginLoader = async (name): Promise<Plugin | undefined
       return (await import('../ipam/host-local/index.js')).default;
   }
 };
+
+/** The agent's reconcile of an engine plugin (lib/engine/index.ts reconciler), else undefined. */
+export async function loadReconcile(name: string): Promise<Reconcile | undefined> {
+  switch (name) {
+    case 'bridge-route':
+      return (await import('../plugins/bridge-route/index.js')).reconcile;
+    case 'vxlan':
+      return (await import('../plugins/vxlan/index.js')).reconcile;
+    case 'macvlan':
+      return (await import('../plugins/macvlan/index.js')).reconcile;
+    case 'gre':
+      return (await import('../plugins/gre/index.js')).reconcile;
+    case 'ipvlan-l3':
+      return (await import('../plugins/ipvlan-l3/index.js')).reconcile;
+    default:
+      return undefined;
+  }
+}

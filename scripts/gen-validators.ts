@@ -1,4 +1,4 @@
-// Config schemas (lib/net/schema.json, plugins/*/schema.json, ipam/*/schema.json) compiled at build time into
+// Config schemas (lib/plan/network.schema.json, plugins/*/schema.json, ipam/*/schema.json) compiled at build time into
 // standalone validator modules under gen/: no schema compilation at run time, where every
 // plugin call would pay ~30 ms for it.
 
@@ -8,7 +8,11 @@ import Ajv from 'ajv';
 import standaloneCode from 'ajv/dist/standalone/index.js';
 
 /** Schemas of config layers shared by several plugins, named after their $id. */
-const SHARED_SCHEMAS = ['lib/net/schema.json', 'lib/net/bridged.schema.json', 'lib/net/tunnel.schema.json'];
+const SHARED_SCHEMAS = [
+  'lib/plan/network.schema.json',
+  'lib/plan/bridged.schema.json',
+  'lib/plan/tunnel.schema.json',
+];
 
 export async function generateValidators(root: string): Promise<void> {
   const outDir = join(root, 'gen');

@@ -1,8 +1,9 @@
 // ADD under the lock: one address from each range set, requested or next in round-robin order,
 // all or nothing.
+
+import { formatIp } from '../../lib/base/ip.js';
 import { CniError, PluginCode } from '../../lib/cni/errors.js';
 import type { IpConfig } from '../../lib/cni/result.js';
-import { formatIp } from '../../lib/net/ip.js';
 import { indexKey } from './attachments.js';
 import type { HostLocalConfig } from './config.js';
 import { type Attachment, leaseIp } from './leases.js';

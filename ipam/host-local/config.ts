@@ -6,12 +6,6 @@
 import { realpathSync, statSync } from 'node:fs';
 import { posix } from 'node:path';
 import validate from '../../gen/host-local.validate.js';
-import { pickArg } from '../../lib/cni/args.js';
-import type { Json, NetConf } from '../../lib/cni/config.js';
-import { configError } from '../../lib/cni/errors.js';
-import type { Route } from '../../lib/cni/result.js';
-import { checkSchema } from '../../lib/cni/validate.js';
-import { atLeast } from '../../lib/cni/versions.js';
 import {
   bitsOf,
   formatCidr,
@@ -21,7 +15,13 @@ import {
   maskOf,
   parseCidr,
   parseIp,
-} from '../../lib/net/ip.js';
+} from '../../lib/base/ip.js';
+import { pickArg } from '../../lib/cni/args.js';
+import type { Json, NetConf } from '../../lib/cni/config.js';
+import { configError } from '../../lib/cni/errors.js';
+import type { Route } from '../../lib/cni/result.js';
+import { checkSchema } from '../../lib/cni/validate.js';
+import { atLeast } from '../../lib/cni/versions.js';
 import {
   broadcastOf,
   inRange,

@@ -17,7 +17,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { formatIp, type Ip, parseIp } from '../../lib/net/ip.js';
+import { formatIp, type Ip, parseIp } from '../../lib/base/ip.js';
 import { writeFileAtomic } from '../../lib/sys/files.js';
 
 export const LOCK_FILE = 'lock';

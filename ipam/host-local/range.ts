@@ -1,5 +1,5 @@
 // Range sets: which addresses a range offers, and the round-robin order the allocator tries them in.
-import { bitsOf, type Family, formatCidr, formatIp, type Ip, maskOf } from '../../lib/net/ip.js';
+import { bitsOf, type Family, formatCidr, formatIp, type Ip, maskOf } from '../../lib/base/ip.js';
 
 /** One `{subnet, rangeStart, rangeEnd, gateway}` with its defaults applied. */
 export interface Range {

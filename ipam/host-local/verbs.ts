@@ -1,10 +1,10 @@
 // The five verbs of host-local. Each is a short script over the config loader and the locked store.
 import { closeSync, constants, existsSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
+import { formatIp, parseIp } from '../../lib/base/ip.js';
 import { CniError, ErrorCode, PluginCode } from '../../lib/cni/errors.js';
 import type { Request } from '../../lib/cni/plugin.js';
 import type { Result } from '../../lib/cni/result.js';
-import { formatIp, parseIp } from '../../lib/net/ip.js';
 import { isUnwritable } from '../../lib/sys/files.js';
 import { allocate } from './allocate.js';
 import { dataDirOf, dataDirProblem, loadConfig, loadStoreConfig, type StoreConfig } from './config.js';

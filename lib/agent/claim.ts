@@ -3,7 +3,7 @@
 // however many start at once. The subnet is remembered on local disk, and a restarted agent asks
 // for that one first.
 import type { Lease } from 'etcd3';
-import { cidrContains, formatIp, parseCidr, subnetProblem } from '../net/ip.js';
+import { cidrContains, formatIp, parseCidr, subnetProblem } from '../base/ip.js';
 import { readRegularFile, writeFileAtomic } from '../sys/files.js';
 import { type ClusterNetwork, type NodeRecord, subnetAt, subnetCount, subnetKey } from './network.js';
 import { type Client, claimFree, claimOwn, type Listing, listClaims } from './store.js';

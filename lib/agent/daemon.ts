@@ -4,12 +4,12 @@
 // claim and converges from that, so a missed or repeated event changes nothing.
 import { existsSync } from 'node:fs';
 import type { Lease, Watcher } from 'etcd3';
+import { ipFamily } from '../base/ip.js';
 import { decodeStdin, parseNetConf, parseVersion } from '../cni/config.js';
 import type { Logger } from '../cni/log.js';
-import type { Plugin } from '../cni/plugin.js';
-import { ipFamily } from '../net/ip.js';
-import { readUplink } from '../net/uplink.js';
-import { loadPlugin } from '../registry.js';
+import type { Reconcile } from '../engine/index.js';
+import { readUplink } from '../engine/uplink.js';
+import { loadReconcile } from '../registry.js';
 import { claimSubnet, readRemembered, remember, stateFile } from './claim.js';
 import { agentLogger } from './log.js';
 import {
@@ -37,9 +37,9 @@ export async function runDaemon(o: AgentOptions): Promise<number> {
   const nodeIP = o.nodeIP ?? (await defaultNodeIP());
   const client = connect(o.etcd);
   const net = await firstContact(client, o);
-  const plugin = await loadPlugin(net.plugin.type);
-  if (!plugin?.reconcile) throw new AgentConfigError(`plugin ${net.plugin.type} cannot be run by the agent`);
-  const agent = new Agent(o, client, net, nodeIP, plugin, log);
+  const reconcile = await loadReconcile(net.plugin.type);
+  if (!reconcile) throw new AgentConfigError(`plugin ${net.plugin.type} cannot be run by the agent`);
+  const agent = new Agent(o, client, net, nodeIP, reconcile, log);
   await agent.join();
   return agent.run();
 }
@@ -89,7 +89,7 @@ class Agent {
     private readonly client: Client,
     private readonly net: ClusterNetwork,
     private readonly nodeIP: string,
-    private readonly plugin: Plugin,
+    private readonly reconcileNetwork: Reconcile,
     private readonly log: Logger,
   ) {
     this.state = stateFile(o.dataDir, o.network);
@@ -286,7 +286,7 @@ class Agent {
     const raw = decodeStdin(stdin);
     const started = performance.now();
     try {
-      await this.plugin.reconcile!(parseNetConf(raw, parseVersion(raw), stdin), this.log);
+      await this.reconcileNetwork(parseNetConf(raw, parseVersion(raw), stdin), this.log);
     } catch (err) {
       throw new LocalStepError('reconcile', err);
     }

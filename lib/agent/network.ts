@@ -2,8 +2,8 @@
 // built on it: the subnets a host may claim, the node records under <prefix>/subnets/, the peers
 // they make and the conflist a host's runtime reads. No I/O here.
 
-import { formatCidr, isIp, parseCidr, subnetProblem } from '../net/ip.js';
-import type { Peer } from '../net/peers.js';
+import { formatCidr, isIp, parseCidr, subnetProblem } from '../base/ip.js';
+import type { Peer } from '../plan/peers.js';
 
 /** The plugins whose config takes `peers`: what an agent can run. */
 export const AGENT_PLUGINS = ['bridge-route', 'vxlan', 'gre', 'ipvlan-l3'] as const;

@@ -4,8 +4,8 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
+import { isIp } from '../base/ip.js';
 import { validateNetworkName } from '../cni/env.js';
-import { isIp } from '../net/ip.js';
 
 export class AgentConfigError extends Error {}
 

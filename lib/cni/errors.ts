@@ -1,4 +1,5 @@
 // The CNI error model: every failure leaves the plugin as one of these, printed as JSON on stdout.
+import { BusyError, TimeoutError } from '../sys/errors.js';
 
 /** Well-known error codes of the CNI spec 1.1.0 (section "Error"), plus the reference's internal 999. */
 export const ErrorCode = {
@@ -55,9 +56,14 @@ export class CniError extends Error {
   }
 }
 
-/** Any thrown value as a CniError: ours pass through, the rest become code 999 with their message. */
+/**
+ * Any thrown value as a CniError: ours pass through; what lib/sys says was transient (a child timed
+ * out, a lock stayed busy) is 11, so the runtime retries; the rest become 999 with their message.
+ */
 export function asCniError(err: unknown): CniError {
   if (err instanceof CniError) return err;
+  if (err instanceof TimeoutError || err instanceof BusyError)
+    return new CniError(ErrorCode.TryAgainLater, err.message, { cause: err });
   if (err instanceof Error) return new CniError(ErrorCode.Internal, err.message, { cause: err });
   return new CniError(ErrorCode.Internal, String(err));
 }

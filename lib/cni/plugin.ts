@@ -35,12 +35,6 @@ export interface Plugin {
   check(req: Request): Promise<void>;
   gc(req: Request): Promise<void>;
   status(req: Request): Promise<void>;
-  /**
-   * Not a CNI verb: brings the network's shared state (routes, tunnels, FDB and neighbour entries to
-   * the peers) to the config and peers file as they are now, as GC does, touching no attachment.
-   * `cni-suite agent` calls it when the peers change. Network plugins on the engine have it.
-   */
-  reconcile?(conf: NetConf, log: Logger): Promise<void>;
 }
 
 export type PluginLoader = (name: string) => Promise<Plugin | undefined>;

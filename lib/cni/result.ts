@@ -1,6 +1,6 @@
 // The result model (spec 1.1 inside) and its conversion to and from every older shape.
 // Plugins build a Result; only the edge (skel, delegation) sees versioned JSON.
-import { ipFamily, isCidr, isIp } from '../net/ip.js';
+import { ipFamily, isCidr, isIp } from '../base/ip.js';
 import { CniError, ErrorCode } from './errors.js';
 import { resultFamily, type SpecVersion } from './versions.js';
 

@@ -1,7 +1,7 @@
 // Connection tracking entries, through the `conntrack` tool (conntrack-tools): Node has no netlink
 // socket, and a UDP flow that was tracked before a port mapping existed keeps its old translation
 // (or none) until its entry is deleted.
-import type { Family } from '../net/ip.js';
+import type { Family } from '../base/ip.js';
 import { hasTool, run } from './run.js';
 
 const TIMEOUT_MS = 5_000;

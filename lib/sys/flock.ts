@@ -13,9 +13,9 @@
 import { closeSync, constants, openSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 import { getSystemErrorName } from 'node:util';
-import { CniError, ErrorCode } from '../cni/errors.js';
 import { type Addon, addon as loadAddon } from './addon.js';
 import { childProcess } from './builtins.js';
+import { BusyError } from './errors.js';
 import { traceLock } from './lock-trace.js';
 
 export const LOCK_WAIT_SECONDS = 60;
@@ -77,14 +77,12 @@ export async function flockFd(fd: number, waitMs: number, file: string): Promise
   // Runtimes may start plugins with a bare environment; util-linux lives in /usr/bin on Debian.
   if (r.error?.code === 'ENOENT') r = await runFlock('/usr/bin/flock', fd, waitMs);
   if (r.error) {
-    throw new CniError(
-      ErrorCode.Internal,
+    throw new Error(
       `cannot run flock to lock ${file}: ${r.error.message}; install util-linux (see README "Requirements")`,
     );
   }
   if (r.status === 1) return false;
-  if (r.status !== 0)
-    throw new CniError(ErrorCode.Internal, `flock ${file} failed: ${r.stderr.trim() || r.status}`);
+  if (r.status !== 0) throw new Error(`flock ${file} failed: ${r.stderr.trim() || r.status}`);
   return true;
 }
 
@@ -96,15 +94,12 @@ async function addonLock(addon: Addon, fd: number, waitMs: number, file: string)
   });
   const err = await Promise.race([addon.lock(fd), timeout]).finally(() => clearTimeout(timer));
   if (err === 'timeout') return false;
-  if (err !== 0) throw new CniError(ErrorCode.Internal, `flock ${file} failed: ${getSystemErrorName(-err)}`);
+  if (err !== 0) throw new Error(`flock ${file} failed: ${getSystemErrorName(-err)}`);
   return true;
 }
 
 const stillLocked = (file: string) =>
-  new CniError(
-    ErrorCode.TryAgainLater,
-    `${file} stayed locked for ${LOCK_WAIT_SECONDS} s by another call; try again`,
-  );
+  new BusyError(`${file} stayed locked for ${LOCK_WAIT_SECONDS} s by another call; try again`);
 
 /** `flock -x -w N 3` (or `-n`) with our descriptor as its fd 3. */
 function runFlock(

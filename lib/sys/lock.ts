@@ -6,7 +6,7 @@
 // abstract unix socket name, which earlier builds bound, has no owner: any process of the netns,
 // root or not, could bind one first and stall every call that needs it.)
 import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, unlinkSync } from 'node:fs';
-import { CniError, ErrorCode } from '../cni/errors.js';
+import { BusyError } from './errors.js';
 import { flockFd } from './flock.js';
 import { traceLock } from './lock-trace.js';
 
@@ -27,7 +27,7 @@ export async function holdLock(name: string, timeoutMs = 30_000): Promise<Releas
   const traced = traceLock(name);
   const held = await takeLock(name, timeoutMs);
   if (held) return traced(held);
-  throw new CniError(ErrorCode.TryAgainLater, `${name} is still busy after ${timeoutMs / 1000} s; try again`);
+  throw new BusyError(`${name} is still busy after ${timeoutMs / 1000} s; try again`);
 }
 
 /** The lock if it is free now (or within a moment), else undefined. */

@@ -17,6 +17,3 @@ export async function nftList(args: readonly string[]): Promise<Record<string, u
     throw err;
   }
 }
-
-/** A string as an nft quoted string (comments); our values never hold quotes, but be safe. */
-export const nftString = (s: string) => `"${s.replace(/["\\]/g, '')}"`;

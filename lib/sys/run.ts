@@ -5,9 +5,9 @@
 // README "Benchmarks"); execa serves scripts and tests.
 import { constants } from 'node:os';
 import { getSystemErrorName } from 'node:util';
-import { CniError, ErrorCode } from '../cni/errors.js';
 import { type Addon, addon } from './addon.js';
 import { childProcess } from './builtins.js';
+import { TimeoutError } from './errors.js';
 import { findExecutable } from './files.js';
 import { inheritedFds } from './lock.js';
 
@@ -19,7 +19,7 @@ export interface RunOptions {
   env?: NodeJS.ProcessEnv;
   /** Resolve instead of throwing on a non-zero exit. */
   allowFail?: boolean;
-  /** SIGKILL the child and reject with code 11 after this long; default DEFAULT_TIMEOUT_MS. */
+  /** SIGKILL the child and reject with a TimeoutError after this long; default DEFAULT_TIMEOUT_MS. */
   timeoutMs?: number;
 }
 
@@ -106,10 +106,7 @@ interface Start {
 }
 
 const timedOut = (s: Start) =>
-  new CniError(
-    ErrorCode.TryAgainLater,
-    `${[s.file, ...s.args].join(' ')}: timed out after ${s.timeoutMs} ms and was killed`,
-  );
+  new TimeoutError(`${[s.file, ...s.args].join(' ')}: timed out after ${s.timeoutMs} ms and was killed`);
 
 /** posix_spawn through the addon (native/spawn.c): the cheap path. */
 async function spawnByAddon(native: Addon, s: Start): Promise<RunResult> {

@@ -1,9 +1,9 @@
-// bridge-route's desired state: the shared local wiring (lib/net/bridged.ts) plus a direct route to
+// bridge-route's desired state: the shared local wiring (lib/plan/bridged.ts) plus a direct route to
 // every other host's pods (`podCIDR via nodeIP`).
-import { type BridgedConfig, bridgedPlan } from '../../lib/net/bridged.js';
-import type { PlanInput } from '../../lib/net/engine/index.js';
-import type { Plan } from '../../lib/net/model.js';
-import { directPeerRoutes } from '../../lib/net/peers.js';
+import { type BridgedConfig, bridgedPlan } from '../../lib/plan/bridged.js';
+import type { PlanInput } from '../../lib/plan/contract.js';
+import type { Plan } from '../../lib/plan/model.js';
+import { directPeerRoutes } from '../../lib/plan/peers.js';
 
 /** Prefix of host-side veth names: vb + 13 hex digits of the attachment's hash. */
 export const HOST_VETH_PREFIX = 'vb';

@@ -2,8 +2,8 @@
 import validate from '../../gen/gre.validate.js';
 import type { NetConf } from '../../lib/cni/config.js';
 import { checkSchema } from '../../lib/cni/validate.js';
-import { type BridgedConfig, loadBridgedConfig } from '../../lib/net/bridged.js';
-import { loadUnderlay, type Underlay } from '../../lib/net/tunnel.js';
+import { type BridgedConfig, loadBridgedConfig } from '../../lib/plan/bridged.js';
+import { loadUnderlay, type Underlay } from '../../lib/plan/tunnel.js';
 
 export interface GreConfig extends BridgedConfig, Underlay {
   /** l3: a routed GRE tunnel per peer; l2: a gretap port per peer on the bridge, one subnet. */

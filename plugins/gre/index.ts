@@ -1,16 +1,17 @@
 // gre: the bridge plugins' local wiring, hosts joined by GRE tunnels (routed, or gretap ports on the
 // bridge with one subnet across hosts). A plan on the shared engine.
-import { bridgedLinks } from '../../lib/net/bridged.js';
-import { enginePlugin } from '../../lib/net/engine/index.js';
+
+import { enginePlugin, reconciler } from '../../lib/engine/index.js';
+import { bridgedLinks } from '../../lib/plan/bridged.js';
+import { netPlugin } from '../../lib/plan/contract.js';
+import { ROUTE_PROTOS } from '../../lib/plan/route-protos.js';
 import { loadConfig } from './config.js';
 import { HOST_VETH_PREFIX, plan } from './plan.js';
 import { status } from './status.js';
 
-/** Routing protocol number of gre's routes to other hosts (`ip route show proto 204`). */
-export const ROUTE_PROTO = 204;
-
-export default enginePlugin({
-  routeProto: ROUTE_PROTO,
+/** The plugin as the engine drives it (lib/plan/contract.ts). */
+export const net = netPlugin({
+  routeProto: ROUTE_PROTOS['gre'],
   attachmentLinks: bridgedLinks(HOST_VETH_PREFIX),
   directRoutes: false,
   knownArgs: ['IP'],
@@ -20,3 +21,7 @@ export default enginePlugin({
   plan,
   status,
 });
+
+export default enginePlugin(net);
+/** The agent's: the network's shared state to the peers file as it is now (see lib/engine/reconcile.ts). */
+export const reconcile = reconciler(net);

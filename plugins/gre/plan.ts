@@ -1,4 +1,4 @@
-// gre's desired state: the shared local wiring (lib/net/bridged.ts) plus one tunnel per other host,
+// gre's desired state: the shared local wiring (lib/plan/bridged.ts) plus one tunnel per other host,
 // from this host's underlay address to the peer's nodeIP:
 // - mode "l3": a GRE device (gre, or ip6gre on an IPv6 underlay) and the route `podCIDR dev <it>`;
 // - mode "l2": a gretap device (ip6gretap) as a port of the bridge, `isolated on` so that a frame
@@ -10,14 +10,15 @@
 // with one mechanism, and show per-peer counters. They are objects to other hosts: written only
 // when the peers or the config change (engine/scope.ts), so ADD stays flat as peers grow; each
 // carries an alias naming its peer, and goes when its peer leaves.
+
+import { ipFamily } from '../../lib/base/ip.js';
 import { configError } from '../../lib/cni/errors.js';
-import { peerLinkAlias, shortHash } from '../../lib/net/attachment.js';
-import { bridgedPlan } from '../../lib/net/bridged.js';
-import type { PlanInput } from '../../lib/net/engine/index.js';
-import { ipFamily } from '../../lib/net/ip.js';
-import type { HostObject, LinkSpec, LinkType, Plan } from '../../lib/net/model.js';
-import { type Peer, remotePeers } from '../../lib/net/peers.js';
-import { localAddress } from '../../lib/net/tunnel.js';
+import { peerLinkAlias, shortHash } from '../../lib/plan/attachment.js';
+import { bridgedPlan } from '../../lib/plan/bridged.js';
+import type { PlanInput } from '../../lib/plan/contract.js';
+import type { HostObject, LinkSpec, LinkType, Plan } from '../../lib/plan/model.js';
+import { type Peer, remotePeers } from '../../lib/plan/peers.js';
+import { localAddress } from '../../lib/plan/tunnel.js';
 import type { GreConfig } from './config.js';
 
 /** Prefix of host-side veth names: ge + 13 hex digits of the attachment's hash. */

@@ -1,8 +1,9 @@
 // gre's STATUS check: the kernel must have GRE (ip_gre, or ip6_gre for an IPv6 localIP), loaded or
 // loadable; without it no tunnel can be made (50).
+
+import { ipFamily, isIp } from '../../lib/base/ip.js';
 import type { NetConf } from '../../lib/cni/config.js';
 import { CniError, ErrorCode } from '../../lib/cni/errors.js';
-import { ipFamily, isIp } from '../../lib/net/ip.js';
 import { kernelHas, noModule } from '../../lib/sys/kernel.js';
 
 export async function status(conf: NetConf): Promise<void> {

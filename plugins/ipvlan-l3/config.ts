@@ -3,7 +3,7 @@ import validate from '../../gen/ipvlan-l3.validate.js';
 import type { NetConf } from '../../lib/cni/config.js';
 import { configError } from '../../lib/cni/errors.js';
 import { checkSchema } from '../../lib/cni/validate.js';
-import { loadNetworkConfig, type NetworkConfig } from '../../lib/net/config.js';
+import { loadNetworkConfig, type NetworkConfig } from '../../lib/plan/config.js';
 
 export interface IpvlanConfig extends NetworkConfig {
   /** undefined: the device of the default route, looked up at ADD. */

@@ -1,16 +1,17 @@
 // ipvlan-l3: the pod is an ipvlan L3 child of a host NIC; hosts route each other's pod subnets; a
 // host shim lets the host reach its pods. A plan on the shared engine.
-import { podChildLinks } from '../../lib/net/attachment.js';
-import { enginePlugin } from '../../lib/net/engine/index.js';
+
+import { enginePlugin, reconciler } from '../../lib/engine/index.js';
+import { podChildLinks } from '../../lib/plan/attachment.js';
+import { netPlugin } from '../../lib/plan/contract.js';
+import { ROUTE_PROTOS } from '../../lib/plan/route-protos.js';
 import { loadConfig } from './config.js';
 import { plan } from './plan.js';
 import { status } from './status.js';
 
-/** Routing protocol number of ipvlan-l3's peer and shim routes (`ip route show proto 205`). */
-export const ROUTE_PROTO = 205;
-
-export default enginePlugin({
-  routeProto: ROUTE_PROTO,
+/** The plugin as the engine drives it (lib/plan/contract.ts). */
+export const net = netPlugin({
+  routeProto: ROUTE_PROTOS['ipvlan-l3'],
   // The pod's link lives in the pod: DEL removes it there while the netns exists (and in the host,
   // where a killed ADD may have left it before its move).
   attachmentLinks: podChildLinks('ipvlan'),
@@ -22,3 +23,7 @@ export default enginePlugin({
   plan,
   status,
 });
+
+export default enginePlugin(net);
+/** The agent's: the network's shared state to the peers file as it is now (see lib/engine/reconcile.ts). */
+export const reconcile = reconciler(net);

@@ -5,19 +5,20 @@
 // The host itself cannot reach its pods through the master (the reference's documented limit): the
 // shim, an ipvlan child on the host holding the first address of each pod subnet with a route to
 // it, lets it, and replies to that address come back to the shim directly.
-import { linkAlias, networkTag, podLinkHostName } from '../../lib/net/attachment.js';
-import type { PlanInput } from '../../lib/net/engine/index.js';
-import { egressFragments, networkFirewall } from '../../lib/net/firewall.js';
-import { bitsOf, formatIp, ipFamily, maskOf, parseCidr } from '../../lib/net/ip.js';
+
+import { bitsOf, formatIp, ipFamily, maskOf, parseCidr } from '../../lib/base/ip.js';
+import { linkAlias, networkTag, podLinkHostName } from '../../lib/plan/attachment.js';
+import type { PlanInput } from '../../lib/plan/contract.js';
+import { egressFragments, networkFirewall } from '../../lib/plan/firewall.js';
 import {
   EMPTY_PLAN,
   type HostObject,
   type LinkSpec,
   type Plan,
   type PodObject,
-} from '../../lib/net/model.js';
-import { directPeerRoutes } from '../../lib/net/peers.js';
-import { childMtu } from '../../lib/net/uplink.js';
+} from '../../lib/plan/model.js';
+import { directPeerRoutes } from '../../lib/plan/peers.js';
+import { childMtu } from '../../lib/plan/uplink.js';
 import type { IpvlanConfig } from './config.js';
 
 /** Name of the network's host shim (≤ 15 bytes). */

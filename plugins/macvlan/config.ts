@@ -1,10 +1,10 @@
 // macvlan's config: the shared network keys plus the master, mode and host shim; pure.
 import validate from '../../gen/macvlan.validate.js';
+import { isIp } from '../../lib/base/ip.js';
 import type { NetConf } from '../../lib/cni/config.js';
 import { configError } from '../../lib/cni/errors.js';
 import { checkSchema } from '../../lib/cni/validate.js';
-import { loadNetworkConfig, type NetworkConfig } from '../../lib/net/config.js';
-import { isIp } from '../../lib/net/ip.js';
+import { loadNetworkConfig, type NetworkConfig } from '../../lib/plan/config.js';
 
 export type MacvlanMode = 'bridge' | 'private' | 'vepa' | 'passthru';
 

@@ -3,17 +3,18 @@
 // the host), with its own MAC on the LAN; no bridge, no NAT. arp_notify/ndisc_notify announce the MAC at once. With hostShim, a shared macvlan
 // child on the host (bridge mode) with the shim address and a route to this host's pods lets the
 // host reach them, which a macvlan master itself cannot.
-import { attachmentMac, linkAlias, networkTag, podLinkHostName } from '../../lib/net/attachment.js';
-import type { PlanInput } from '../../lib/net/engine/index.js';
-import { ipFamily } from '../../lib/net/ip.js';
+
+import { ipFamily } from '../../lib/base/ip.js';
+import { attachmentMac, linkAlias, networkTag, podLinkHostName } from '../../lib/plan/attachment.js';
+import type { PlanInput } from '../../lib/plan/contract.js';
 import {
   EMPTY_PLAN,
   type HostObject,
   type LinkSpec,
   type Plan,
   type PodObject,
-} from '../../lib/net/model.js';
-import { childMtu } from '../../lib/net/uplink.js';
+} from '../../lib/plan/model.js';
+import { childMtu } from '../../lib/plan/uplink.js';
 import type { MacvlanConfig } from './config.js';
 
 /** Name of the network's host shim (≤ 15 bytes). */

@@ -1,8 +1,9 @@
 // macvlan's STATUS check: the master must exist and be able to carry macvlan children (50).
 import type { NetConf } from '../../lib/cni/config.js';
 import { CniError, ErrorCode } from '../../lib/cni/errors.js';
-import { defaultRouteDevice } from '../../lib/net/uplink.js';
-import { type IpLink, ipJsonIfExists } from '../../lib/sys/ip.js';
+import { defaultRouteDevice } from '../../lib/engine/uplink.js';
+import type { IpLink } from '../../lib/plan/state.js';
+import { ipJsonIfExists } from '../../lib/sys/ip.js';
 
 /** Kinds of device that cannot be a macvlan master. */
 const NOT_A_MASTER = ['macvlan', 'ipvlan'];

@@ -1,9 +1,9 @@
 // portmap's config: `snat` and the runtime's `runtimeConfig.portMappings`; pure.
 import validate from '../../gen/portmap.validate.js';
+import { type Family, formatIp, ipFamily, isIp, parseIp } from '../../lib/base/ip.js';
 import type { NetConf } from '../../lib/cni/config.js';
 import { configError } from '../../lib/cni/errors.js';
 import { checkSchema } from '../../lib/cni/validate.js';
-import { type Family, formatIp, ipFamily, isIp, parseIp } from '../../lib/net/ip.js';
 
 export type Protocol = 'tcp' | 'udp' | 'sctp';
 

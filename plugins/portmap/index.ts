@@ -4,8 +4,8 @@
 import { CniError, configError, ErrorCode, PluginCode } from '../../lib/cni/errors.js';
 import type { Plugin, Request } from '../../lib/cni/plugin.js';
 import type { Result } from '../../lib/cni/result.js';
-import { attachmentOf } from '../../lib/net/engine/plugin.js';
-import { routeDevice } from '../../lib/net/uplink.js';
+import { attachmentOf } from '../../lib/engine/plugin.js';
+import { routeDevice } from '../../lib/engine/uplink.js';
 import { flushUdpPorts } from '../../lib/sys/conntrack.js';
 import { holdLock } from '../../lib/sys/lock.js';
 import { nftApply, nftList } from '../../lib/sys/nft.js';

@@ -7,12 +7,13 @@
 //   that network are masqueraded (hairpin from the pod's own subnet, and 127.0.0.0/8 for localhost).
 // Each element carries its attachment as comment (`owner`), so DEL and GC find it without the
 // runtime's portMappings, and a second attachment asking for a held port is refused by name.
+
+import { type Family, networkOf, parseCidr } from '../../lib/base/ip.js';
 import { CniError, configError, PluginCode } from '../../lib/cni/errors.js';
 import type { Result } from '../../lib/cni/result.js';
-import { NFT_COMMENT_MAX, shortHash } from '../../lib/net/attachment.js';
-import { type Family, networkOf, parseCidr } from '../../lib/net/ip.js';
-import type { AttachmentId } from '../../lib/net/model.js';
-import { nftString } from '../../lib/sys/nft.js';
+import { NFT_COMMENT_MAX, shortHash } from '../../lib/plan/attachment.js';
+import { nftString } from '../../lib/plan/firewall.js';
+import type { AttachmentId } from '../../lib/plan/model.js';
 import { overlaps, type PortMapping, type PortmapConfig, type Protocol } from './config.js';
 
 export const TABLE = 'inet cni_suite_portmap';

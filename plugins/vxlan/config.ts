@@ -3,8 +3,8 @@ import validate from '../../gen/vxlan.validate.js';
 import type { NetConf } from '../../lib/cni/config.js';
 import { configError } from '../../lib/cni/errors.js';
 import { checkSchema } from '../../lib/cni/validate.js';
-import { type BridgedConfig, loadBridgedConfig } from '../../lib/net/bridged.js';
-import { loadUnderlay, type Underlay } from '../../lib/net/tunnel.js';
+import { type BridgedConfig, loadBridgedConfig } from '../../lib/plan/bridged.js';
+import { loadUnderlay, type Underlay } from '../../lib/plan/tunnel.js';
 
 export interface VxlanConfig extends BridgedConfig, Underlay {
   vni: number;

@@ -1,15 +1,16 @@
 // vxlan: the bridge plugins' local wiring, hosts joined by a VXLAN overlay (routed, or one L2 subnet).
-import { bridgedLinks } from '../../lib/net/bridged.js';
-import { enginePlugin } from '../../lib/net/engine/index.js';
+
+import { enginePlugin, reconciler } from '../../lib/engine/index.js';
+import { bridgedLinks } from '../../lib/plan/bridged.js';
+import { netPlugin } from '../../lib/plan/contract.js';
+import { ROUTE_PROTOS } from '../../lib/plan/route-protos.js';
 import { loadConfig } from './config.js';
 import { HOST_VETH_PREFIX, plan } from './plan.js';
 import { status } from './status.js';
 
-/** Routing protocol number of vxlan's routes to other hosts (`ip route show proto 202`). */
-export const ROUTE_PROTO = 202;
-
-export default enginePlugin({
-  routeProto: ROUTE_PROTO,
+/** The plugin as the engine drives it (lib/plan/contract.ts). */
+export const net = netPlugin({
+  routeProto: ROUTE_PROTOS['vxlan'],
   attachmentLinks: bridgedLinks(HOST_VETH_PREFIX),
   directRoutes: false,
   knownArgs: ['IP'],
@@ -19,3 +20,7 @@ export default enginePlugin({
   plan,
   status,
 });
+
+export default enginePlugin(net);
+/** The agent's: the network's shared state to the peers file as it is now (see lib/engine/reconcile.ts). */
+export const reconcile = reconciler(net);

@@ -1,4 +1,4 @@
-// vxlan's desired state: the shared local wiring (lib/net/bridged.ts) plus one VXLAN device per
+// vxlan's desired state: the shared local wiring (lib/plan/bridged.ts) plus one VXLAN device per
 // network and, per other host:
 // - mode "routed" (flannel's scheme): each host's VTEP address is the first address of its pod
 //   subnet and its VTEP MAC is derived from (vni, nodeIP), so peers need only {name, nodeIP,
@@ -7,16 +7,17 @@
 //   with directRouting, a peer on the underlay's own subnet gets `podCIDR via nodeIP` instead;
 // - mode "l2": the VXLAN device is a port of the bridge, with a flood FDB entry per peer; one subnet
 //   spans the hosts.
-import { shortHash } from '../../lib/net/attachment.js';
-import { bridgedPlan } from '../../lib/net/bridged.js';
-import { FLOOD_MAC } from '../../lib/net/commands.js';
-import type { PlanInput } from '../../lib/net/engine/index.js';
-import type { FirewallSpec } from '../../lib/net/firewall.js';
-import { cidrContains, ipFamily, networkOf, parseCidr } from '../../lib/net/ip.js';
-import type { HostObject, LinkSpec, Plan } from '../../lib/net/model.js';
-import { type Peer, remotePeers } from '../../lib/net/peers.js';
-import { localAddress } from '../../lib/net/tunnel.js';
-import type { Uplink } from '../../lib/net/uplink.js';
+
+import { cidrContains, ipFamily, networkOf, parseCidr } from '../../lib/base/ip.js';
+import { shortHash } from '../../lib/plan/attachment.js';
+import { bridgedPlan } from '../../lib/plan/bridged.js';
+import { FLOOD_MAC } from '../../lib/plan/commands.js';
+import type { PlanInput } from '../../lib/plan/contract.js';
+import type { FirewallSpec } from '../../lib/plan/firewall.js';
+import type { HostObject, LinkSpec, Plan } from '../../lib/plan/model.js';
+import { type Peer, remotePeers } from '../../lib/plan/peers.js';
+import { localAddress } from '../../lib/plan/tunnel.js';
+import type { Uplink } from '../../lib/plan/uplink.js';
 import type { VxlanConfig } from './config.js';
 
 /** Prefix of host-side veth names: vx + 13 hex digits of the attachment's hash. */

@@ -3,7 +3,8 @@
 // Devices with other VNIs share the UDP port with ours and are no conflict.
 import type { NetConf } from '../../lib/cni/config.js';
 import { CniError, ErrorCode } from '../../lib/cni/errors.js';
-import { type IpLink, ipJson } from '../../lib/sys/ip.js';
+import type { IpLink } from '../../lib/plan/state.js';
+import { ipJson } from '../../lib/sys/ip.js';
 import { vxlanDevice } from './plan.js';
 
 export async function status(conf: NetConf): Promise<void> {

@@ -14,7 +14,7 @@ import {
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import t from 'tap';
-import { RULES_TRUSTED_MS } from '../../lib/net/firewall.js';
+import { RULES_TRUSTED_MS } from '../../lib/engine/firewall.js';
 import { ageStamps, Cluster, type ClusterHost, leaseFiles, type Pod } from '../helpers/cluster.js';
 import { inNs, ip, OUTSIDE_IP } from '../helpers/lab.js';
 import { callPlugin } from '../helpers/plugin.js';

@@ -4,7 +4,7 @@
 // the pod's own interface alone, and the plugins unstalled.
 import { execFileSync, spawn } from 'node:child_process';
 import t from 'tap';
-import { attachmentLock } from '../../lib/net/attachment.js';
+import { attachmentLock } from '../../lib/plan/attachment.js';
 import { lockFile } from '../../lib/sys/lock.js';
 import { Cluster, type ClusterHost, leaseFiles } from '../helpers/cluster.js';
 import { ip } from '../helpers/lab.js';

@@ -231,7 +231,7 @@ function removeNetns(name: string, keepStamps = false): void {
   live.delete(name);
 }
 
-/** Plugins keep per-netns digests in /run/cni-suite (see lib/net/stamp.ts); drop this netns's. */
+/** Plugins keep per-netns digests in /run/cni-suite (see lib/engine/stamp.ts); drop this netns's. */
 function removeStamps(name: string): void {
   try {
     const ino = statSync(`/var/run/netns/${name}`).ino;

@@ -1,5 +1,5 @@
 // The addon (as built by `npm run build`, or the one at CNI_SUITE_ADDON_PATH: scripts/addon-sanitize
-// runs this file against a build with ASan and UBSan): native/digest.c, the digest lib/net/stamp.ts
+// runs this file against a build with ASan and UBSan): native/digest.c, the digest lib/engine/stamp.ts
 // compares to skip work (same text, same digest; any change, another); native/netns.c, sysctls
 // written inside another netns (a pod's) while ours stays as it is; native/cookie.c, the netns
 // cookie that is never given twice (flock.c: lock.test.ts; spawn.c: run.test.ts); arguments no caller of ours passes (too many, not numbers, sparse arrays, getters

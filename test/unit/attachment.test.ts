@@ -9,7 +9,7 @@ import {
   parseLinkAlias,
   randomMac,
   shortHash,
-} from '../../lib/net/attachment.js';
+} from '../../lib/plan/attachment.js';
 
 t.test('host link names are stable, ≤ 15 bytes, and distinct', async (t) => {
   const a = { network: 'podnet', containerId: 'c1', ifname: 'eth0' };

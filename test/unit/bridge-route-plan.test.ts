@@ -1,9 +1,9 @@
 // bridge-route's plan: a pure function of config, peers, attachment and IPAM result.
 import t from 'tap';
 import type { NetConf } from '../../lib/cni/config.js';
-import { loadBridgedConfig as loadConfig } from '../../lib/net/bridged.js';
-import { networkScript, unmatchedAddresses } from '../../lib/net/firewall.js';
-import type { HostObject } from '../../lib/net/model.js';
+import { loadBridgedConfig as loadConfig } from '../../lib/plan/bridged.js';
+import { networkScript, unmatchedAddresses } from '../../lib/plan/firewall.js';
+import type { HostObject } from '../../lib/plan/model.js';
 import { plan } from '../../plugins/bridge-route/plan.js';
 
 const conf = (extra: Record<string, unknown> = {}) => {

@@ -1,9 +1,9 @@
 // The engine's pure core, table-driven: desired objects against a snapshot, as differences and fixes.
 import t from 'tap';
-import { type Difference, diff } from '../../lib/net/diff.js';
-import type { HostObject } from '../../lib/net/model.js';
-import { emptySnapshot, type Snapshot } from '../../lib/net/state.js';
-import type { IpLink, IpRoute } from '../../lib/sys/ip.js';
+import { type Difference, diff } from '../../lib/plan/diff.js';
+import type { HostObject } from '../../lib/plan/model.js';
+import type { IpLink, IpRoute } from '../../lib/plan/state.js';
+import { emptySnapshot, type Snapshot } from '../../lib/plan/state.js';
 
 const owner = { proto: 201, metric: 12345, network: 'podnet' };
 const bridge: HostObject = { kind: 'link', name: 'cni0', type: 'bridge', mtu: 1500, promisc: true };

@@ -3,9 +3,9 @@
 import t from 'tap';
 import { loadConfig, loadStoreConfig } from '../../ipam/host-local/config.js';
 import { setText } from '../../ipam/host-local/range.js';
+import { formatIp } from '../../lib/base/ip.js';
 import { parseNetConf, parseVersion } from '../../lib/cni/config.js';
 import type { CniError } from '../../lib/cni/errors.js';
-import { formatIp } from '../../lib/net/ip.js';
 
 type Json = Record<string, unknown>;
 

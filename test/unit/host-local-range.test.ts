@@ -3,7 +3,7 @@ import { Address6 } from 'ip-address';
 import t from 'tap';
 import { toRange } from '../../ipam/host-local/config.js';
 import { candidates, ipOf, isUsable, type RangeSet, usableCount } from '../../ipam/host-local/range.js';
-import { formatIp, type Ip, parseCidr, parseIp } from '../../lib/net/ip.js';
+import { formatIp, type Ip, parseCidr, parseIp } from '../../lib/base/ip.js';
 
 t.test('parse and format: canonical forms, as Go net.IP.String() names lease files', async (t) => {
   const table: [string, string | undefined][] = [

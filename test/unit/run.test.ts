@@ -14,8 +14,9 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { CniError } from '../../lib/cni/errors.js';
+import { asCniError } from '../../lib/cni/errors.js';
 import { addon, loadFile, useAddon } from '../../lib/sys/addon.js';
+import { TimeoutError } from '../../lib/sys/errors.js';
 import { holdLock, inheritedFds } from '../../lib/sys/lock.js';
 import { DEFAULT_TIMEOUT_MS, NotInstalledError, run } from '../../lib/sys/run.js';
 
@@ -102,20 +103,26 @@ for (const [name, use] of paths) {
       t.equal(addon() !== undefined, name === 'the addon');
     });
 
-    t.test('a child past timeoutMs is killed and rejects with code 11 naming it', async (t) => {
-      const started = Date.now();
-      const err = await run('sleep', ['5'], { timeoutMs: 200 }).catch((e: unknown) => e);
-      const took = Date.now() - started;
-      t.ok(err instanceof CniError, 'a CniError');
-      t.match(err, { code: 11, message: /^sleep 5: timed out after 200 ms/ });
-      // The upper bound is the child's own 5 s, not a guess at how busy the machine is.
-      t.ok(took >= 190 && took < 4000, `rejected at the limit, not at the child's end (took ${took} ms)`);
-    });
+    t.test(
+      'a child past timeoutMs is killed and rejects with a TimeoutError naming it (11 at the edge)',
+      async (t) => {
+        const started = Date.now();
+        const err = await run('sleep', ['5'], { timeoutMs: 200 }).catch((e: unknown) => e);
+        const took = Date.now() - started;
+        t.ok(err instanceof TimeoutError, 'a TimeoutError');
+        t.match(err, { name: 'TimeoutError', message: /^sleep 5: timed out after 200 ms/ });
+        t.equal(asCniError(err).code, 11, 'which the protocol edge answers as 11');
+        // The upper bound is the child's own 5 s, not a guess at how busy the machine is.
+        t.ok(took >= 190 && took < 4000, `rejected at the limit, not at the child's end (took ${took} ms)`);
+      },
+    );
 
     t.test('the timed-out child is killed and reaped, not left running', async (t) => {
       const file = join(tmpdir(), `run-test-pid-${process.pid}`);
       t.teardown(() => rmSync(file, { force: true }));
-      await t.rejects(run('sh', ['-c', `echo $$ > ${file}; exec sleep 5`], { timeoutMs: 300 }), { code: 11 });
+      await t.rejects(run('sh', ['-c', `echo $$ > ${file}; exec sleep 5`], { timeoutMs: 300 }), {
+        name: 'TimeoutError',
+      });
       const pid = readFileSync(file, 'utf8').trim();
       await eventually(() => !existsSync(`/proc/${pid}`));
       t.notOk(existsSync(`/proc/${pid}`), `pid ${pid} is gone`);
@@ -134,12 +141,12 @@ for (const [name, use] of paths) {
 
     t.test('a grandchild holding the pipes open does not hold the call past its limit', async (t) => {
       const started = Date.now();
-      await t.rejects(run('sh', ['-c', 'sleep 5 & exit 0'], { timeoutMs: 300 }), { code: 11 });
+      await t.rejects(run('sh', ['-c', 'sleep 5 & exit 0'], { timeoutMs: 300 }), { name: 'TimeoutError' });
       t.ok(Date.now() - started < 4000, "rejected at the limit, not at the grandchild's end (5 s)");
     });
 
     t.test('allowFail does not cover a timeout', async (t) => {
-      await t.rejects(run('sleep', ['5'], { timeoutMs: 100, allowFail: true }), { code: 11 });
+      await t.rejects(run('sleep', ['5'], { timeoutMs: 100, allowFail: true }), { name: 'TimeoutError' });
     });
 
     t.test('a child within its time limit is unaffected; exit codes and signals', async (t) => {
@@ -254,7 +261,7 @@ for (const [name, use] of paths) {
       for (let i = 0; i < 5; i++) await run('true', [], { input: 'x' });
       await t.rejects(run('/nonexistent/program', []), NotInstalledError);
       await t.rejects(run(file, []), { code: 'EACCES' });
-      await t.rejects(run('sleep', ['5'], { timeoutMs: 50 }), { code: 11 });
+      await t.rejects(run('sleep', ['5'], { timeoutMs: 50 }), { name: 'TimeoutError' });
       await t.rejects(run('echo', ['a\0b']), 'an argument holding a NUL is refused');
       await eventually(() => left().length === 0);
       t.same(left(), [], 'no pipe, socket or pidfd opened by the runs is left');

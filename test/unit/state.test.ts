@@ -4,11 +4,11 @@
 // peer-link alias of the network (a tunnel to a host that left).
 import { readFileSync } from 'node:fs';
 import t from 'tap';
-import { networkMetric } from '../../lib/net/attachment.js';
-import { diff } from '../../lib/net/diff.js';
-import { parseAttachments } from '../../lib/net/firewall.js';
-import type { HostObject } from '../../lib/net/model.js';
-import { parseSnapshot, readsFor } from '../../lib/net/state.js';
+import { networkMetric } from '../../lib/plan/attachment.js';
+import { diff } from '../../lib/plan/diff.js';
+import { parseAttachments } from '../../lib/plan/firewall.js';
+import type { HostObject } from '../../lib/plan/model.js';
+import { parseSnapshot, readsFor } from '../../lib/plan/state.js';
 
 const recorded = (f: string) => readFileSync(new URL(`./recorded/${f}`, import.meta.url), 'utf8');
 const owner = { proto: 201, metric: networkMetric('podnet'), network: 'podnet' };

@@ -2,7 +2,7 @@
 // real behaviour is tested inside the Debian kernel, test/kernel).
 import t from 'tap';
 import type { NetConf } from '../../lib/cni/config.js';
-import type { HostObject, LinkSpec } from '../../lib/net/model.js';
+import type { HostObject, LinkSpec } from '../../lib/plan/model.js';
 import { loadConfig as loadGre } from '../../plugins/gre/config.js';
 import { plan as grePlan, tunnelName } from '../../plugins/gre/plan.js';
 import { loadConfig as loadIpvlan } from '../../plugins/ipvlan-l3/config.js';

@@ -1,8 +1,8 @@
 // Peers are data: [{name, nodeIP, podCIDR}] inline or in a peersFile a control plane may rewrite.
 // The routes to them are shared objects of the network, converged by the engine.
+
+import { isIp, sameDst, subnetProblem } from '../base/ip.js';
 import { configError } from '../cni/errors.js';
-import { readRegularFile } from '../sys/files.js';
-import { isIp, sameDst, subnetProblem } from './ip.js';
 import type { RouteSpec } from './model.js';
 
 export interface Peer {
@@ -38,22 +38,6 @@ export interface PeerSource {
   json?: unknown;
 }
 
-/** Reads the peersFile now (a control plane may have rewritten it); code 7 when it cannot be read. */
-export function readPeerSource(inline: Peer[], peersFile: string | undefined): PeerSource {
-  if (!peersFile) return { inline, file: undefined, text: undefined };
-  let text: string;
-  try {
-    text = readRegularFile(peersFile);
-  } catch (err) {
-    throw configError(`peersFile "${peersFile}" cannot be read: ${(err as NodeJS.ErrnoException).code}`);
-  }
-  try {
-    return { inline, file: peersFile, text, json: JSON.parse(text) };
-  } catch {
-    throw configError(`peersFile "${peersFile}" is not valid JSON`);
-  }
-}
-
 /**
  * Inline peers plus the file's. `trusted`: the text is byte for byte one that was validated and
  * applied before (see engine/scope.ts), so checking its 1000 entries again is skipped.
@@ -69,10 +53,6 @@ export function parsePeerSource(src: PeerSource, trusted = false): Peer[] {
   const where = `peersFile ${src.file}`;
   return [...src.inline, ...(trusted ? (raw as Peer[]) : parsePeers(raw, where))];
 }
-
-/** Inline peers plus those of peersFile, read and validated now. */
-export const loadPeers = (inline: Peer[], peersFile: string | undefined): Peer[] =>
-  parsePeerSource(readPeerSource(inline, peersFile));
 
 /** The other hosts: peers whose podCIDR is not one of this host's. */
 export const remotePeers = (peers: readonly Peer[], localSubnets: readonly string[]) =>

@@ -2,15 +2,15 @@
 // path), a full read (when a targeted one finds something missing), and convergence: the
 // differences' fixes written in one `ip` run (three runs when FDB entries change: neighbours, then
 // FDB entries, then routes, so the first packet over a new route finds both).
-import { configError } from '../../cni/errors.js';
-import type { Logger } from '../../cni/log.js';
-import { BatchError, ipBatch, ipJsonBatch, isExists, isNotFound } from '../../sys/ip.js';
-import { ensureSysctl, readSysctl } from '../../sys/sysctl.js';
-import { randomMac } from '../attachment.js';
-import { type Difference, diff } from '../diff.js';
-import type { HostObject } from '../model.js';
-import { parseSnapshot, type Read, type RouteOwner, readsFor, type Snapshot } from '../state.js';
-import { settleAll } from '../undo.js';
+import { configError } from '../cni/errors.js';
+import type { Logger } from '../cni/log.js';
+import { randomMac } from '../plan/attachment.js';
+import { type Difference, diff } from '../plan/diff.js';
+import type { HostObject } from '../plan/model.js';
+import { parseSnapshot, type Read, type RouteOwner, readsFor, type Snapshot } from '../plan/state.js';
+import { BatchError, ipBatch, ipJsonBatch, isExists, isNotFound } from '../sys/ip.js';
+import { ensureSysctl, readSysctl } from '../sys/sysctl.js';
+import { settleAll } from './undo.js';
 
 /**
  * Reads what `objects` name, then runs `writes` in the same `ip` run. Throws MissingObject when a

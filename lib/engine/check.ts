@@ -3,18 +3,20 @@
 // state, the network's firewall chains (and the attachment's pod-set entries, where the rules read
 // them), then IPAM CHECK. The first difference is error 103 naming the object; a peer route missing
 // because the peer is not on-link is error 104.
-import { CniError, configError, PluginCode } from '../../cni/errors.js';
-import type { Request } from '../../cni/plugin.js';
-import type { Result } from '../../cni/result.js';
-import { type IpRoute, ipJson } from '../../sys/ip.js';
-import { attachmentKey } from '../attachment.js';
-import type { NetworkConfig } from '../config.js';
-import { type Difference, diff } from '../diff.js';
-import { firewallProblem } from '../firewall.js';
-import { describePeers, loadPeers, type Peer } from '../peers.js';
-import type { Snapshot } from '../state.js';
+import { CniError, configError, PluginCode } from '../cni/errors.js';
+import type { Request } from '../cni/plugin.js';
+import type { Result } from '../cni/result.js';
+import { attachmentKey } from '../plan/attachment.js';
+import type { NetworkConfig } from '../plan/config.js';
+import { type NetPlugin, routeOwner } from '../plan/contract.js';
+import { type Difference, diff } from '../plan/diff.js';
+import { describePeers, type Peer } from '../plan/peers.js';
+import type { IpRoute, Snapshot } from '../plan/state.js';
+import { ipJson } from '../sys/ip.js';
+import { firewallProblem } from './firewall.js';
 import { readAll } from './host.js';
-import { attachmentArgs, attachmentOf, type NetPlugin, routeOwner, uplinkFor } from './plugin.js';
+import { loadPeers } from './peers-file.js';
+import { attachmentArgs, attachmentOf, uplinkFor } from './plugin.js';
 
 const failed = (msg: string) => new CniError(PluginCode.CheckFailed, msg);
 

@@ -4,11 +4,11 @@
 // ADD skips them: it neither validates the peers again nor plans, reads or writes their objects,
 // so its cost stays flat as peers grow. Any change of peers or config changes the digest, and that
 // ADD converges everything; GC and CHECK always do.
-import type { Difference } from '../diff.js';
-import type { HostObject } from '../model.js';
-import { type Peer, type PeerSource, parsePeerSource } from '../peers.js';
-import { stamp } from '../stamp.js';
-import type { RouteOwner } from '../state.js';
+import type { Difference } from '../plan/diff.js';
+import type { HostObject } from '../plan/model.js';
+import { type Peer, type PeerSource, parsePeerSource } from '../plan/peers.js';
+import type { RouteOwner } from '../plan/state.js';
+import { stamp } from './stamp.js';
 
 export interface PeersScope {
   peers: Peer[];

@@ -1,6 +1,6 @@
 // Desired objects as `ip` (and, for FDB entries, `bridge`) command lines, argv without the program,
 // for batches.
-import { ipFamily } from './ip.js';
+import { ipFamily } from '../base/ip.js';
 import type { AddrSpec, FdbSpec, LinkSpec, NeighSpec, PodObject, RouteSpec } from './model.js';
 
 const opt = (cond: unknown, ...args: string[]) => (cond ? args : []);

@@ -1,43 +1,12 @@
 // The host's uplink: the device a plan depends on for its MTU and underlay address. By default the
 // device of the default route, from /proc/self/net (it shows the caller's netns; no process start);
 // its MTU and addresses from netlink, never /sys, which shows the netns of whoever mounted it.
-import { configError } from '../cni/errors.js';
+
+import type { IpAddrInfo, IpLink } from '../plan/state.js';
+import { NO_UPLINK, type Uplink } from '../plan/uplink.js';
 import { readRegularFile } from '../sys/files.js';
-import { type IpAddrInfo, type IpLink, ipJsonIfExists } from '../sys/ip.js';
+import { ipJsonIfExists } from '../sys/ip.js';
 import { hostNote } from './stamp.js';
-
-export interface Uplink {
-  /** '' when the host has no default route and none was named. */
-  dev: string;
-  /** The device exists (a named one may not). */
-  found: boolean;
-  mtu: number;
-  /** Its MAC ('' when unknown): an ipvlan child has its master's. */
-  mac: string;
-  /** Its global addresses, "addr/prefix", IPv4 first. */
-  addrs: string[];
-}
-
-export const NO_UPLINK: Uplink = { dev: '', found: false, mtu: 1500, mac: '', addrs: [] };
-
-/**
- * The MTU of a child link of the master (macvlan, ipvlan): the configured one, at most the
- * master's, else the master's. Code 7 naming `master` when there is none.
- */
-export function childMtu(
-  cfg: { master: string | undefined; mtu: number | undefined },
-  master: Uplink,
-): number {
-  if (!master.found)
-    throw configError(
-      cfg.master
-        ? `master "${cfg.master}" does not exist on this host`
-        : 'master is not set and this host has no default route to take it from; set master',
-    );
-  if (cfg.mtu !== undefined && cfg.mtu > master.mtu)
-    throw configError(`mtu ${cfg.mtu} is above the MTU ${master.mtu} of master "${master.dev}"`);
-  return cfg.mtu ?? master.mtu;
-}
 
 /** How long ADD reuses the uplink as an earlier call read it (see recentUplink). */
 export const UPLINK_TRUSTED_MS = 30_000;

@@ -1,9 +1,9 @@
 // The underlay of the overlay plugins (vxlan, gre): the device their tunnels leave by and this
 // host's address on it, which the other hosts know as its nodeIP.
 import validate from '../../gen/tunnel.validate.js';
+import { isIp } from '../base/ip.js';
 import { configError } from '../cni/errors.js';
 import { checkSchema } from '../cni/validate.js';
-import { isIp } from './ip.js';
 import type { Uplink } from './uplink.js';
 
 export interface Underlay {

@@ -6,11 +6,11 @@
 // one's inode never takes the dead one's stamps for its own. Stamps of a netns that is gone are
 // swept: those of an earlier netns with our inode when we first stamp, all of them on GC.
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { networkTag } from '../plan/attachment.js';
 import { addon } from '../sys/addon.js';
 import { crypto } from '../sys/builtins.js';
 import { readRegularFile, writeFileAtomic } from '../sys/files.js';
 import { liveNetnsInodes, ownNetnsId } from '../sys/netns.js';
-import { networkTag } from './attachment.js';
 
 const STAMP_DIR = '/run/cni-suite';
 

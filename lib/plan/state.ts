@@ -2,7 +2,6 @@
 // reads run in one `ip -j -d -batch`, FDB reads in one `bridge -j -batch`, sysctls come from
 // /proc/sys. A read of a missing device fails the batch at its line, which is how the engine
 // learns that a shared link does not exist yet.
-import type { IpAddrInfo, IpFdb, IpLink, IpNeigh, IpRoute } from '../sys/ip.js';
 import type { HostObject } from './model.js';
 
 export interface Snapshot {
@@ -103,4 +102,49 @@ export function parseSnapshot(
     }
   });
   return snap;
+}
+
+// The shapes of iproute2's JSON (`ip -j -d`, `bridge -j`) that the snapshot is read from.
+
+/** Link as read by `ip -j -d link show`. */
+export interface IpLink {
+  ifindex: number;
+  ifname: string;
+  mtu: number;
+  address?: string;
+  master?: string;
+  operstate?: string;
+  flags?: string[];
+  ifalias?: string;
+  promiscuity?: number;
+  linkinfo?: { info_kind?: string; info_slave_kind?: string; info_data?: Record<string, unknown> };
+}
+
+export interface IpAddrInfo {
+  ifname: string;
+  addr_info: { family: 'inet' | 'inet6'; local: string; prefixlen: number; scope?: string }[];
+}
+
+export interface IpNeigh {
+  dst: string;
+  lladdr?: string;
+  state?: string[];
+}
+
+/** An FDB entry as read by `bridge -j fdb show`. */
+export interface IpFdb {
+  mac: string;
+  dst?: string;
+  state?: string;
+  flags?: string[];
+}
+
+export interface IpRoute {
+  dst: string;
+  gateway?: string;
+  dev?: string;
+  protocol?: string;
+  scope?: string;
+  flags?: string[];
+  metric?: number;
 }

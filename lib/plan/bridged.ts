@@ -2,15 +2,15 @@
 // address is the pods' gateway, a veth per pod (host end a port of the bridge, pod end created in
 // the pod), NAT or isolation in the firewall. A plugin adds its transport to other hosts.
 import validate from '../../gen/bridged.validate.js';
+import { ipFamily, isCidr } from '../base/ip.js';
 import type { NetConf } from '../cni/config.js';
 import { configError } from '../cni/errors.js';
 import type { Result, Route } from '../cni/result.js';
 import { checkSchema } from '../cni/validate.js';
 import { attachmentMac, hostLinkName, linkAlias, networkGroup } from './attachment.js';
 import { loadNetworkConfig, type NetworkConfig } from './config.js';
-import type { PlanInput } from './engine/plugin.js';
+import type { PlanInput } from './contract.js';
 import { egressFragments, type Fragment, networkFirewall } from './firewall.js';
-import { ipFamily, isCidr } from './ip.js';
 import type { AttachmentId, HostObject, LinkSpec, Plan, PodObject } from './model.js';
 
 export interface BridgedConfig extends NetworkConfig {

@@ -3,14 +3,15 @@
 // IPAM plugin must say it is ready, and for plugins routing via the peers' node IPs, a peer that is
 // not on-link limits connectivity (51); the peers list must be readable (7). Only the shared
 // config keys are read, so a plugin-specific ADD rule cannot fail it.
-import { CniError, ErrorCode } from '../../cni/errors.js';
-import type { Request } from '../../cni/plugin.js';
-import { findExecutable } from '../../sys/files.js';
-import { hasTool } from '../../sys/run.js';
-import { loadNetworkConfig, type NetworkConfig } from '../config.js';
-import { describePeers, loadPeers, remotePeers } from '../peers.js';
+import { CniError, ErrorCode } from '../cni/errors.js';
+import type { Request } from '../cni/plugin.js';
+import { loadNetworkConfig, type NetworkConfig } from '../plan/config.js';
+import type { NetPlugin } from '../plan/contract.js';
+import { describePeers, remotePeers } from '../plan/peers.js';
+import { findExecutable } from '../sys/files.js';
+import { hasTool } from '../sys/run.js';
 import { notOnLink } from './check.js';
-import type { NetPlugin } from './plugin.js';
+import { loadPeers } from './peers-file.js';
 
 export async function status<C extends NetworkConfig>(p: NetPlugin<C>, req: Request): Promise<void> {
   const cfg = loadNetworkConfig(req.conf);

@@ -1,16 +1,14 @@
-// What a network plugin gives the engine: its config loader and its `plan` (pure), which describes
-// the desired state; the engine reads, diffs and writes it for every verb.
-
-import { pickArg } from '../../cni/args.js';
-import type { NetConf } from '../../cni/config.js';
-import type { Request } from '../../cni/plugin.js';
-import type { Result } from '../../cni/result.js';
-import { networkMetric } from '../attachment.js';
-import type { NetworkConfig } from '../config.js';
-import type { AttachmentId, OwnedLink, Plan } from '../model.js';
-import type { Peer } from '../peers.js';
-import type { RouteOwner } from '../state.js';
-import { NO_UPLINK, type RecentUplink, readUplink, recentUplink, type Uplink } from '../uplink.js';
+// The plugin contract: what a network plugin gives the engine (its config loader and its pure
+// `plan`, which describes the desired state), and what a plan is given. Types and one pure helper:
+// nothing here does I/O; the engine (lib/engine) reads, diffs and writes for every verb.
+import type { NetConf } from '../cni/config.js';
+import type { Result } from '../cni/result.js';
+import { networkMetric } from './attachment.js';
+import type { NetworkConfig } from './config.js';
+import type { AttachmentId, OwnedLink, Plan } from './model.js';
+import type { Peer } from './peers.js';
+import type { RouteOwner } from './state.js';
+import type { Uplink } from './uplink.js';
 
 export interface PlanInput<C> {
   cfg: C;
@@ -34,18 +32,6 @@ export interface PlanInput<C> {
 export interface AttachmentArgs {
   /** MAC: runtimeConfig.mac > args.cni.mac > CNI_ARGS MAC. */
   mac?: string | undefined;
-}
-
-/** The per-attachment arguments of a request, each from its highest-precedence source. */
-export function attachmentArgs(req: Request): AttachmentArgs {
-  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
-  return {
-    mac: pickArg({
-      cniArgs: req.cniArgs.MAC,
-      argsCni: str(req.conf.argsCni.mac),
-      runtimeConfig: str(req.conf.runtimeConfig.mac),
-    }),
-  };
 }
 
 export interface NetPlugin<C extends NetworkConfig = NetworkConfig> {
@@ -75,33 +61,11 @@ export interface NetPlugin<C extends NetworkConfig = NetworkConfig> {
   plan(input: PlanInput<C>): Plan;
 }
 
+/** A plugin's contract as written (an identity: it lets TypeScript infer the config type). */
+export const netPlugin = <C extends NetworkConfig>(p: NetPlugin<C>): NetPlugin<C> => p;
+
 export const routeOwner = (p: { routeProto: number }, network: string): RouteOwner => ({
   proto: p.routeProto,
   metric: networkMetric(network),
   network,
 });
-
-export const attachmentOf = (req: Request): AttachmentId => ({
-  network: req.conf.name,
-  containerId: req.containerId,
-  ifname: req.ifname,
-});
-
-/** The uplink the plugin asks for ({}: the default route's device), or false for none. */
-const wantedUplink = <C extends NetworkConfig>(p: NetPlugin<C>, cfg: C) =>
-  p.uplink ? p.uplink(cfg) : cfg.mtu === undefined && {};
-
-/** Reads the uplink the plugin asks for (one `ip` run), or none. */
-export async function uplinkFor<C extends NetworkConfig>(p: NetPlugin<C>, cfg: C): Promise<Uplink> {
-  const want = wantedUplink(p, cfg);
-  return want ? readUplink(want.dev) : NO_UPLINK;
-}
-
-/** ADD's uplink: as read in the last UPLINK_TRUSTED_MS on this host (see recentUplink), or none. */
-export async function recentUplinkFor<C extends NetworkConfig>(
-  p: NetPlugin<C>,
-  cfg: C,
-): Promise<RecentUplink> {
-  const want = wantedUplink(p, cfg);
-  return want ? recentUplink(want.dev) : { uplink: NO_UPLINK, recalled: false };
-}

@@ -1,10 +1,10 @@
-// The config keys every network plugin shares (lib/net/schema.json), read purely: loading config
+// The config keys every network plugin shares (lib/plan/network.schema.json), read purely: loading config
 // never touches the host. Each plugin's loader adds its own keys on top.
 import validateNetwork from '../../gen/network.validate.js';
+import { isCidr, subnetProblem } from '../base/ip.js';
 import type { NetConf } from '../cni/config.js';
 import { configError } from '../cni/errors.js';
 import { checkSchema } from '../cni/validate.js';
-import { isCidr, subnetProblem } from './ip.js';
 import { type Peer, parsePeers } from './peers.js';
 
 export interface NetworkConfig {

@@ -2,42 +2,31 @@
 // links created in the `ip` run that reads the shared state) → plan with IPAM's answer → pod
 // configured ∥ shared state converged ∥ firewall. The undo stack holds only what this call created;
 // independent steps run side by side because each costs a process start.
-import { CniError, configError, ErrorCode, PluginCode } from '../../cni/errors.js';
-import type { Request } from '../../cni/plugin.js';
-import { emptyResult, type Result } from '../../cni/result.js';
-import { type IpLink, ipBatch, ipJsonIfExists, ipLinkDelete, isExists } from '../../sys/ip.js';
-import { holdLock } from '../../sys/lock.js';
-import { hasOwnLink } from '../../sys/netns.js';
-import { ensureSysctl, readSysctl } from '../../sys/sysctl.js';
-import { attachmentKey, attachmentLock } from '../attachment.js';
-import { createLinkCommands, podCommands } from '../commands.js';
-import type { NetworkConfig } from '../config.js';
-import { diff } from '../diff.js';
-import {
-  ensureFirewall,
-  type FirewallSpec,
-  removeAttachments,
-  removeNetworkFirewall,
-  unmatchedAddresses,
-  usesPodSets,
-} from '../firewall.js';
-import type { AttachmentId, HostObject, LinkSpec, OwnedLink, Plan } from '../model.js';
-import { type PeerSource, readPeerSource } from '../peers.js';
-import type { RouteOwner, Snapshot } from '../state.js';
-import { settleAll, type UndoStack, withUndo } from '../undo.js';
-import { noteUplink, recheckUplink, type Uplink } from '../uplink.js';
+import { CniError, configError, ErrorCode, PluginCode } from '../cni/errors.js';
+import type { Request } from '../cni/plugin.js';
+import { emptyResult, type Result } from '../cni/result.js';
+import { attachmentKey, attachmentLock } from '../plan/attachment.js';
+import { createLinkCommands, podCommands } from '../plan/commands.js';
+import type { NetworkConfig } from '../plan/config.js';
+import { type NetPlugin, type PlanInput, routeOwner } from '../plan/contract.js';
+import { diff } from '../plan/diff.js';
+import { type FirewallSpec, unmatchedAddresses, usesPodSets } from '../plan/firewall.js';
+import type { AttachmentId, HostObject, LinkSpec, OwnedLink, Plan } from '../plan/model.js';
+import type { PeerSource } from '../plan/peers.js';
+import type { IpLink, RouteOwner, Snapshot } from '../plan/state.js';
+import type { Uplink } from '../plan/uplink.js';
+import { ipBatch, ipJsonIfExists, ipLinkDelete, isExists } from '../sys/ip.js';
+import { holdLock } from '../sys/lock.js';
+import { hasOwnLink } from '../sys/netns.js';
+import { ensureSysctl, readSysctl } from '../sys/sysctl.js';
+import { ensureFirewall, removeAttachments, removeNetworkFirewall } from './firewall.js';
 import { converge, MissingObject, readAll, readAndWrite, WriteFailed } from './host.js';
-import {
-  attachmentArgs,
-  attachmentOf,
-  type NetPlugin,
-  type PlanInput,
-  recentUplinkFor,
-  routeOwner,
-  uplinkFor,
-} from './plugin.js';
-import { deleteLinks } from './prune.js';
+import { deleteLinks } from './links.js';
+import { readPeerSource } from './peers-file.js';
+import { attachmentArgs, attachmentOf, recentUplinkFor, uplinkFor } from './plugin.js';
 import { type PeersScope, peersScope } from './scope.js';
+import { settleAll, type UndoStack, withUndo } from './undo.js';
+import { noteUplink, recheckUplink } from './uplink.js';
 
 export async function add<C extends NetworkConfig>(p: NetPlugin<C>, req: Request): Promise<Result> {
   const cfg = p.load(req.conf);

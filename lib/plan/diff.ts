@@ -1,6 +1,8 @@
 // The pure heart of the engine: desired objects against a snapshot of what exists, as a list of
 // differences, each naming the object, what is wrong, and the commands that fix it. ADD and GC
 // write the fixes; CHECK reports the first difference.
+
+import { sameDst } from '../base/ip.js';
 import { peerLinkNetwork } from './attachment.js';
 import {
   addrCommand,
@@ -10,7 +12,6 @@ import {
   routeCommand,
   setLinkCommands,
 } from './commands.js';
-import { sameDst } from './ip.js';
 import type { FdbSpec, HostObject, LinkSpec, NeighSpec, RouteSpec } from './model.js';
 import type { RouteOwner, Snapshot } from './state.js';
 

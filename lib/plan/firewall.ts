@@ -11,15 +11,16 @@
 //   pod addresses as elements of the network's pod sets, with the attachment key as comment, so
 //   DEL and GC find them without the container. While no rule reads the pod sets, they are kept
 //   empty, and DEL does not look in them.
-import { nftApply, nftList, nftString } from '../sys/nft.js';
-import { NotInstalledError } from '../sys/run.js';
+
+import { cidrContains, ipFamily } from '../base/ip.js';
 import { networkGroup, networkTag } from './attachment.js';
 import type { NetworkConfig } from './config.js';
-import { cidrContains, ipFamily } from './ip.js';
 import type { Peer } from './peers.js';
-import { stamp } from './stamp.js';
 
 const TABLE = 'cni_suite';
+
+/** A string as an nft quoted string (comments); our values never hold quotes, but be safe. */
+export const nftString = (s: string) => `"${s.replace(/["\\]/g, '')}"`;
 
 export type Fragment =
   /** Masquerade pod traffic whose destination is outside the cluster. */
@@ -212,125 +213,14 @@ function podElement(network: string, address: string): [set: string, ip: string]
   return [`${INET} ${ipFamily(address) === 4 ? n.pods4 : n.pods6}`, address.split('/')[0]!];
 }
 
-/**
- * How long ADD trusts the rules this host applied to be in place: an ADD after that writes them
- * again (one `nft` run), restoring a table removed by hand or a ruleset flushed by a firewall reload
- * even when no ADD writes pod-set elements. GC always writes them.
- */
-export const RULES_TRUSTED_MS = 30_000;
+/** The table the network's elements live in, for `nft -j list table …`. */
+export const INET_TABLE = ['inet', TABLE] as const;
 
-/**
- * The network's rules and one attachment's addresses, in one transaction. When the rules are what
- * this host applied in the last RULES_TRUSTED_MS, only the addresses are added (half the cost), or
- * nothing at all when no rule reads the pod sets; if adding finds the table or a set gone,
- * everything is written again.
- */
-export async function ensureFirewall(
-  fw: FirewallSpec,
-  key: string,
-  addresses: readonly string[],
-): Promise<void> {
-  const rules = networkScript(fw);
-  const elements = usesPodSets(fw) ? attachmentScript(fw.network, key, addresses) : '';
-  const applied = stamp(fw.network, 'nft');
-  if (applied.matches(rules, RULES_TRUSTED_MS)) {
-    if (!elements) return;
-    try {
-      return await nftApply(elements);
-    } catch {
-      // rules were removed behind our back: rewrite them below
-    }
-  }
-  await applyRules(fw, rules, elements);
-}
-
-/** Rewrites the network's rules unconditionally (GC: heals what was changed by hand). */
-export async function applyNetworkRules(fw: FirewallSpec): Promise<void> {
-  await applyRules(fw, networkScript(fw), '');
-}
-
-/**
- * Writes the rules (and elements) and stamps them. Whether the pod sets are read is stamped too,
- * for DEL: as read before rules that read them go in, as unread only once they are in (and the
- * sets emptied), so a DEL racing a config change looks rather than misses an entry.
- */
-async function applyRules(fw: FirewallSpec, rules: string, elements: string): Promise<void> {
-  const podSets = stamp(fw.network, 'podsets');
-  if (usesPodSets(fw)) podSets.record(POD_SETS_READ);
-  await nftApply(rules + elements);
-  stamp(fw.network, 'nft').record(rules);
-  if (!usesPodSets(fw)) podSets.record(POD_SETS_UNREAD);
-}
-
-/**
- * Removes a network's chains and sets (a failed ADD that wrote them on a host where the network had
- * nothing else), then each suite table left empty. One `nft` run to remove, one to look. A
- * concurrent first ADD of another network may add to a table between the two: its rules are then
- * rewritten by its next ADD after RULES_TRUSTED_MS or by GC, as after a ruleset flush.
- */
-export async function removeNetworkFirewall(fw: FirewallSpec): Promise<void> {
-  const n = names(fw.network);
-  stamp(fw.network, 'nft').forget();
-  stamp(fw.network, 'podsets').forget();
-  const lines = [`add table ${INET}`, `add table ${BRIDGE}`];
-  for (const kind of Object.keys(FRAGMENT_CHAINS) as Fragment['kind'][])
-    for (const { table, chain, hook } of FRAGMENT_CHAINS[kind](n))
-      lines.push(`add chain ${table} ${chain} { ${hook}; policy accept; }`, `delete chain ${table} ${chain}`);
-  for (const [, pods, cluster] of families(n))
-    lines.push(`delete set ${INET} ${pods}`, `delete set ${INET} ${cluster}`);
-  // The sets exist (networkScript adds all four with the table): add them first all the same.
-  const sets = networkScript(fw)
-    .split('\n')
-    .filter((l) => l.startsWith(`add set ${INET}`));
-  await nftApply(`${[lines[0]!, lines[1]!, ...sets, ...lines.slice(2)].join('\n')}\n`);
-  const empty: string[] = [];
-  for (const table of [INET, BRIDGE]) {
-    const [family, name] = table.split(' ') as [string, string];
-    const listing = await nftList(['list', 'table', family, name]);
-    if (!listing.some((o) => 'chain' in o || 'set' in o || 'map' in o || 'flowtable' in o)) empty.push(table);
-  }
-  if (empty.length) await nftApply(empty.map((t) => `delete table ${t}\n`).join(''));
-}
-
-const POD_SETS_READ = 'read';
-const POD_SETS_UNREAD = 'unread';
-
-interface Element {
+/** A pod-set element as listed: its set, address and attachment key (the comment). */
+export interface Element {
   set: string;
   addr: string;
   key: string | undefined;
-}
-
-/** The network's pod-set elements with their attachment keys, read with one `nft` run. */
-export async function listAttachments(network: string): Promise<Element[]> {
-  return parseAttachments(network, await nftList(['list', 'table', 'inet', TABLE]));
-}
-
-/**
- * CHECK's firewall difference, read with one `nft` run (none when the network needs nothing in
- * the inet table): a chain of that table that the network's fragments need and that is missing
- * (the rules were removed, e.g. by a ruleset flush), or, when the rules read the pod sets, an
- * address of the attachment missing there.
- */
-export async function firewallProblem(
-  fw: FirewallSpec,
-  key: string,
-  addresses: readonly string[],
-): Promise<string | undefined> {
-  const wanted = fw.fragments.flatMap((f) => FRAGMENT_CHAINS[f.kind](names(fw.network)));
-  if (!wanted.some((c) => c.table === INET)) return undefined;
-  const listing = await nftList(['list', 'table', 'inet', TABLE]);
-  const present = new Set<string>();
-  for (const o of listing) {
-    const chain = o.chain as { name?: string } | undefined;
-    if (chain?.name) present.add(chain.name);
-  }
-  const missing = wanted.find((c) => c.table === INET && !present.has(c.chain));
-  if (missing) return `firewall chain ${missing.table} ${missing.chain} of network ${fw.network} is missing`;
-  if (!usesPodSets(fw)) return undefined;
-  const held = parseAttachments(fw.network, listing).filter((e) => e.key === key);
-  const absent = addresses.map((a) => a.split('/')[0]!).find((a) => !held.some((e) => e.addr === a));
-  return absent && `firewall entry for ${absent} (${key}) is missing`;
 }
 
 /** The network's pod-set elements in `nft -j list table inet cni_suite` output. */
@@ -352,44 +242,70 @@ export function parseAttachments(network: string, nftables: readonly Record<stri
 }
 
 /**
- * Removes one attachment's pod-set elements (DEL). Nothing is looked for while the rules this host
- * last applied for the network read no pod set: the sets were emptied then, and no ADD writes them.
- * Given the addresses the attachment still holds, its elements are removed by address in one `nft`
- * run (each added first, so that removing it cannot fail), without reading the sets; if that fails
- * (the table or a set is gone), or without them, they are found by `key`.
+ * CHECK's firewall difference in a listing of the inet table: a chain the network's fragments need
+ * that is missing (the rules were removed, e.g. by a ruleset flush), or, when the rules read the
+ * pod sets, an address of the attachment missing there.
  */
-export async function removeEntriesOf(network: string, key: string, held?: readonly string[]): Promise<void> {
-  if (stamp(network, 'podsets').matches(POD_SETS_UNREAD)) return;
-  if (held?.length) {
-    const script = held
-      .map((a) => {
-        const [set, ip] = podElement(network, a);
-        return `add element ${set} { ${ip} }\ndelete element ${set} { ${ip} }\n`;
-      })
-      .join('');
-    try {
-      return await nftApply(script);
-    } catch (err) {
-      if (err instanceof NotInstalledError) return; // no nft: no entry can exist
-      // a set or the table is gone (deleted by hand): look by key below
-    }
+export function firewallDifference(
+  fw: FirewallSpec,
+  key: string,
+  addresses: readonly string[],
+  listing: readonly Record<string, unknown>[],
+): string | undefined {
+  const present = new Set<string>();
+  for (const o of listing) {
+    const chain = o.chain as { name?: string } | undefined;
+    if (chain?.name) present.add(chain.name);
   }
-  await removeAttachments(network, (k) => k === key);
+  const missing = inetChains(fw).find((c) => !present.has(c.chain));
+  if (missing) return `firewall chain ${missing.table} ${missing.chain} of network ${fw.network} is missing`;
+  if (!usesPodSets(fw)) return undefined;
+  const held = parseAttachments(fw.network, listing).filter((e) => e.key === key);
+  const absent = addresses.map((a) => a.split('/')[0]!).find((a) => !held.some((e) => e.addr === a));
+  return absent && `firewall entry for ${absent} (${key}) is missing`;
 }
 
-/** Removes the elements of every attachment for which `drop(key)` is true; retried if a concurrent change races us. */
-export async function removeAttachments(
-  network: string,
-  drop: (key: string | undefined) => boolean,
-): Promise<number> {
-  for (let attempt = 1; ; attempt++) {
-    const doomed = (await listAttachments(network)).filter((e) => drop(e.key));
-    if (!doomed.length) return 0;
-    try {
-      await nftApply(doomed.map((e) => `delete element inet ${TABLE} ${e.set} { ${e.addr} }\n`).join(''));
-      return doomed.length;
-    } catch (err) {
-      if (attempt >= 3) throw err;
-    }
-  }
+/** The network's chains in the inet table (none: CHECK need not list it). */
+export const inetChains = (fw: FirewallSpec): Chain[] =>
+  fw.fragments.flatMap((f) => FRAGMENT_CHAINS[f.kind](names(fw.network))).filter((c) => c.table === INET);
+
+/** Removes addresses' pod-set elements, each added first so that removing it cannot fail. */
+export const elementRemovalScript = (network: string, addresses: readonly string[]): string =>
+  addresses
+    .map((a) => {
+      const [set, ip] = podElement(network, a);
+      return `add element ${set} { ${ip} }\ndelete element ${set} { ${ip} }\n`;
+    })
+    .join('');
+
+/** Removes listed elements. */
+export const elementDeletionScript = (doomed: readonly Element[]): string =>
+  doomed.map((e) => `delete element ${INET} ${e.set} { ${e.addr} }\n`).join('');
+
+/** Removes the network's chains and sets, each added first so that removing it cannot fail. */
+export function networkRemovalScript(fw: FirewallSpec): string {
+  const n = names(fw.network);
+  const lines = [`add table ${INET}`, `add table ${BRIDGE}`];
+  // The sets as networkScript adds them (with their types), then the chains and sets deleted.
+  lines.push(
+    ...networkScript(fw)
+      .split('\n')
+      .filter((l) => l.startsWith(`add set ${INET}`)),
+  );
+  for (const kind of Object.keys(FRAGMENT_CHAINS) as Fragment['kind'][])
+    for (const { table, chain, hook } of FRAGMENT_CHAINS[kind](n))
+      lines.push(`add chain ${table} ${chain} { ${hook}; policy accept; }`, `delete chain ${table} ${chain}`);
+  for (const [, pods, cluster] of families(n))
+    lines.push(`delete set ${INET} ${pods}`, `delete set ${INET} ${cluster}`);
+  return `${lines.join('\n')}\n`;
 }
+
+/** The suite's tables, for `nft -j list table …` and `delete table …`. */
+export const SUITE_TABLES = [
+  ['inet', TABLE],
+  ['bridge', TABLE],
+] as const;
+
+/** A table listing holds nothing of anyone's (no chain, set, map or flowtable). */
+export const isEmptyTable = (listing: readonly Record<string, unknown>[]): boolean =>
+  !listing.some((o) => 'chain' in o || 'set' in o || 'map' in o || 'flowtable' in o);

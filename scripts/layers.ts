@@ -12,6 +12,7 @@ export type Layer =
   | 'plan'
   | 'plugin-plan'
   | 'engine'
+  | 'host'
   | 'plugin'
   | 'ipam'
   | 'cli'
@@ -27,12 +28,26 @@ export const MAY_IMPORT: { [L in Layer]: readonly Layer[] } = {
   cni: ['base', 'sys'],
   plan: ['base', 'cni', 'gen'],
   'plugin-plan': ['base', 'cni', 'gen', 'plan'],
-  engine: ['base', 'cni', 'plan', 'sys'],
-  plugin: ['base', 'cni', 'plan', 'plugin-plan', 'engine', 'sys'],
+  engine: ['base', 'cni', 'plan'],
+  host: ['base', 'engine', 'plan', 'sys'],
+  plugin: ['base', 'cni', 'plan', 'plugin-plan', 'engine', 'host', 'sys'],
   ipam: ['base', 'cni', 'gen', 'sys'],
   cli: ['base', 'cni', 'sys'],
-  agent: ['base', 'cli', 'cni', 'engine', 'plan', 'sys', 'top'],
-  top: ['base', 'cli', 'cni', 'engine', 'ipam', 'plan', 'plugin', 'plugin-plan', 'sys', 'agent', 'gen'],
+  agent: ['base', 'cli', 'cni', 'engine', 'host', 'plan', 'sys', 'top'],
+  top: [
+    'base',
+    'cli',
+    'cni',
+    'engine',
+    'host',
+    'ipam',
+    'plan',
+    'plugin',
+    'plugin-plan',
+    'sys',
+    'agent',
+    'gen',
+  ],
 };
 
 /** The layer of a source file (a path relative to the repository), or undefined (not checked). */
@@ -40,7 +55,7 @@ export function layerOf(file: string): Layer | undefined {
   if (file.startsWith('gen/')) return 'gen';
   if (file === 'lib/names.ts' || file.startsWith('lib/base/')) return 'base';
   if (file === 'lib/main.ts' || file === 'lib/registry.ts') return 'top';
-  const lib = /^lib\/(sys|cni|plan|engine|cli|agent)\//.exec(file)?.[1];
+  const lib = /^lib\/(sys|cni|plan|engine|host|cli|agent)\//.exec(file)?.[1];
   if (lib) return lib as Layer;
   if (file.startsWith('ipam/')) return 'ipam';
   // A plugin's config, plan and rules are pure, like lib/plan; its index and STATUS probe are not.

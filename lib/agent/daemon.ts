@@ -9,6 +9,7 @@ import { decodeStdin, parseNetConf, parseVersion } from '../cni/config.js';
 import type { Logger } from '../cni/log.js';
 import type { Reconcile } from '../engine/index.js';
 import { readUplink } from '../engine/uplink.js';
+import { systemHost } from '../host/system.js';
 import { loadReconcile } from '../registry.js';
 import { claimSubnet, readRemembered, remember, stateFile } from './claim.js';
 import { agentLogger } from './log.js';
@@ -45,7 +46,7 @@ export async function runDaemon(o: AgentOptions): Promise<number> {
 }
 
 async function defaultNodeIP(): Promise<string> {
-  const v4 = (await readUplink()).addrs.find((a) => ipFamily(a) === 4);
+  const v4 = (await readUplink(systemHost)).addrs.find((a) => ipFamily(a) === 4);
   if (!v4)
     throw new AgentConfigError(
       'nodeIP (--node-ip) is not set, and this host has no default route with an IPv4 address to take it from',

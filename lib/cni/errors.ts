@@ -1,5 +1,5 @@
 // The CNI error model: every failure leaves the plugin as one of these, printed as JSON on stdout.
-import { BusyError, TimeoutError } from '../sys/errors.js';
+import { BusyError, TimeoutError } from '../base/errors.js';
 
 /** Well-known error codes of the CNI spec 1.1.0 (section "Error"), plus the reference's internal 999. */
 export const ErrorCode = {

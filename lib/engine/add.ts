@@ -15,31 +15,32 @@ import type { AttachmentId, HostObject, LinkSpec, OwnedLink, Plan } from '../pla
 import type { PeerSource } from '../plan/peers.js';
 import type { IpLink, RouteOwner, Snapshot } from '../plan/state.js';
 import type { Uplink } from '../plan/uplink.js';
-import { ipBatch, ipJsonIfExists, ipLinkDelete, isExists } from '../sys/ip.js';
-import { holdLock } from '../sys/lock.js';
-import { hasOwnLink } from '../sys/netns.js';
-import { ensureSysctl, readSysctl } from '../sys/sysctl.js';
+import { converge, MissingObject, readAll, readAndWrite, WriteFailed } from './converge.js';
 import { ensureFirewall, removeAttachments, removeNetworkFirewall } from './firewall.js';
-import { converge, MissingObject, readAll, readAndWrite, WriteFailed } from './host.js';
 import { deleteLinks } from './links.js';
 import { readPeerSource } from './peers-file.js';
 import { attachmentArgs, attachmentOf, recentUplinkFor, uplinkFor } from './plugin.js';
 import { type PeersScope, peersScope } from './scope.js';
+import { type Host, isExists } from './seam.js';
 import { settleAll, type UndoStack, withUndo } from './undo.js';
 import { noteUplink, recheckUplink } from './uplink.js';
 
-export async function add<C extends NetworkConfig>(p: NetPlugin<C>, req: Request): Promise<Result> {
+export async function add<C extends NetworkConfig>(
+  p: NetPlugin<C>,
+  req: Request,
+  host: Host,
+): Promise<Result> {
   const cfg = p.load(req.conf);
-  const source = readPeerSource(cfg.peers, cfg.peersFile);
+  const source = readPeerSource(host, cfg.peers, cfg.peersFile);
   const att = attachmentOf(req);
   const owner = routeOwner(p, cfg.network);
-  const release = await holdLock(attachmentLock(att));
+  const release = await host.holdLock(attachmentLock(att));
   try {
     return await withUndo(req.log, async (undo) => {
       const leased = lease(p, req, undo);
       const input = { cfg, att, netns: req.netns, args: attachmentArgs(req) };
       const fresh: Fresh = { links: [], sysctls: [], firewall: undefined };
-      const wired = wireHost({ p, input, source, owner, ipamAccepted: leased, req, undo, fresh });
+      const wired = wireHost({ p, host, input, source, owner, ipamAccepted: leased, req, undo, fresh });
       const [ipam, { recent, scope, snap }] = await settleAll([leased, wired]);
       const plan = p.plan({
         ...input,
@@ -49,11 +50,11 @@ export async function add<C extends NetworkConfig>(p: NetPlugin<C>, req: Request
         ipam,
       });
       await settleAll([
-        configurePod(plan, req.netns),
-        convergeShared(plan, scope, snap, req, fresh),
-        ensureAttachmentFirewall(plan, att, undo, req, fresh),
+        configurePod(host, plan, req.netns),
+        convergeShared(host, plan, scope, snap, req, fresh),
+        ensureAttachmentFirewall(host, plan, att, undo, req, fresh),
       ]);
-      noteUplink(recent);
+      noteUplink(host, recent);
       return resultOf(plan, snap);
     });
   } finally {
@@ -80,6 +81,7 @@ async function lease<C extends NetworkConfig>(
 
 interface HostStep<C extends NetworkConfig> {
   p: NetPlugin<C>;
+  host: Host;
   input: Omit<PlanInput<C>, 'uplink' | 'ipam' | 'peers' | 'remote'>;
   source: PeerSource;
   owner: RouteOwner;
@@ -92,15 +94,15 @@ interface HostStep<C extends NetworkConfig> {
 /** The host side while IPAM runs: the uplink (when the plan needs it), the scope, then the links. */
 async function wireHost<C extends NetworkConfig>(s: HostStep<C>) {
   const { cfg } = s.input;
-  const recent = await recentUplinkFor(s.p, cfg);
+  const recent = await recentUplinkFor(s.host, s.p, cfg);
   const { uplink } = recent;
-  const scope = peersScope(cfg.network, s.source, [cfg, uplink], s.owner);
+  const scope = peersScope(s.host, cfg.network, s.source, [cfg, uplink], s.owner);
   const planOn = (u: Uplink) =>
     s.p.plan({ ...s.input, peers: scope.peers, remote: scope.remote, uplink: u, ipam: undefined });
   try {
     return { recent, scope, snap: await createHostLinks(s, planOn(uplink), scope) };
   } catch (err) {
-    if (recent.recalled) await failIfUplinkChanged(uplink, () => uplinkFor(s.p, cfg), planOn);
+    if (recent.recalled) await failIfUplinkChanged(s.host, uplink, () => uplinkFor(s.host, s.p, cfg), planOn);
     throw err;
   }
 }
@@ -111,11 +113,12 @@ async function wireHost<C extends NetworkConfig>(s: HostStep<C>) {
  * the runtime's retry reads it afresh. Returns when it is as recalled (the error was another's).
  */
 async function failIfUplinkChanged(
+  host: Host,
   recalled: Uplink,
   read: () => Promise<Uplink>,
   planOn: (u: Uplink) => Plan,
 ): Promise<void> {
-  const now = await recheckUplink(recalled, read);
+  const now = await recheckUplink(host, recalled, read);
   if (now === recalled) return;
   planOn(now);
   throw new CniError(
@@ -150,22 +153,25 @@ async function createHostLinks<C extends NetworkConfig>(
   });
   try {
     const snap = await readAndWrite(
+      s.host,
       scope.select(plan.shared),
       scope.owner,
       creates.flatMap((c) => c.cmds),
     );
-    for (const c of creates) s.undo.push(`delete ${c.link.name}`, () => deleteLinks(c.undo));
+    for (const c of creates) s.undo.push(`delete ${c.link.name}`, () => deleteLinks(s.host, c.undo));
     return snap;
   } catch (err) {
     if (err instanceof MissingObject && !sharedCreated) {
       await s.ipamAccepted;
-      const before = await readAll(plan.shared, s.owner);
+      const before = await readAll(s.host, plan.shared, s.owner);
       s.fresh.links = plan.shared.flatMap((o) =>
         o.kind === 'link' && !before.links.has(o.name) ? [o.name] : [],
       );
       // Undone after the attachment's own links (pushed later, so undone first).
-      s.undo.push('undo the shared state this call created, unless in use', () => undoFresh(s.fresh, s.req));
-      await converge(plan.shared, before, s.owner, s.req.log);
+      s.undo.push('undo the shared state this call created, unless in use', () =>
+        undoFresh(s.host, s.fresh, s.req),
+      );
+      await converge(s.host, plan.shared, before, s.owner, s.req.log);
       return createHostLinks(s, plan, scope, true);
     }
     if (!(err instanceof WriteFailed)) throw err;
@@ -173,14 +179,14 @@ async function createHostLinks<C extends NetworkConfig>(
     for (const c of creates) {
       if (err.index === line + c.named && isExists(err.error)) {
         // The name is taken: only what this call made goes, and the error says whose the name is.
-        s.undo.push(`delete ${c.link.name} (host name)`, () => deleteLinks(c.temporary));
-        throw await nameTaken(c.link, s.req);
+        s.undo.push(`delete ${c.link.name} (host name)`, () => deleteLinks(s.host, c.temporary));
+        throw await nameTaken(s.host, c.link, s.req);
       }
       if (err.index === undefined || line < err.index)
-        s.undo.push(`delete ${c.link.name}`, () => deleteLinks(c.undo));
+        s.undo.push(`delete ${c.link.name}`, () => deleteLinks(s.host, c.undo));
       line += c.cmds.length;
     }
-    await failIfConflict(plan.shared, s.owner);
+    await failIfConflict(s.host, plan.shared, s.owner);
     throw err.error;
   }
 }
@@ -190,14 +196,15 @@ async function createHostLinks<C extends NetworkConfig>(
  * pod's link) and this is a repeated ADD (105), or the pod holds an interface of another owner
  * under CNI_IFNAME (4).
  */
-async function nameTaken(link: LinkSpec, req: Request): Promise<CniError> {
+async function nameTaken(host: Host, link: LinkSpec, req: Request): Promise<CniError> {
+  const there = link.hostName
+    ? ((await host
+        .read(['link', 'show', 'dev', link.name], { netns: link.netns })
+        .catch(() => [])) as IpLink[])
+    : [];
   const live = link.hostName
-    ? (
-        await ipJsonIfExists<IpLink>(['link', 'show', 'dev', link.name], { netns: link.netns }).catch(
-          () => [],
-        )
-      ).some((l) => l.ifalias !== undefined && l.ifalias === link.alias)
-    : hasOwnLink(link.name) === true;
+    ? there.some((l) => l.ifalias !== undefined && l.ifalias === link.alias)
+    : host.hasLink(link.name) === true;
   if (live)
     return new CniError(
       PluginCode.AlreadyAttached,
@@ -210,10 +217,10 @@ async function nameTaken(link: LinkSpec, req: Request): Promise<CniError> {
 }
 
 /** After a failed write: a shared object under a name that holds another kind of device is 7. */
-async function failIfConflict(shared: readonly HostObject[], owner: RouteOwner): Promise<void> {
+async function failIfConflict(host: Host, shared: readonly HostObject[], owner: RouteOwner): Promise<void> {
   const links = shared.filter((o) => o.kind === 'link');
   if (!links.length) return;
-  const snap = await readAll(links, owner).catch(() => undefined);
+  const snap = await readAll(host, links, owner).catch(() => undefined);
   const conflict = snap && diff(links, snap, owner).find((d) => d.conflict);
   if (conflict) throw configError(`${conflict.object} ${conflict.problem}; choose another name or remove it`);
 }
@@ -239,20 +246,20 @@ interface Fresh {
  * and routes; the sysctls it changed; the network's firewall), unless another attachment's ADD has
  * put a port on one of those links meanwhile: then all of it stays, for that attachment.
  */
-async function undoFresh(fresh: Fresh, req: Request): Promise<void> {
+async function undoFresh(host: Host, fresh: Fresh, req: Request): Promise<void> {
   for (const name of [...fresh.links].reverse()) {
-    const ports = await ipJsonIfExists<IpLink>(['link', 'show', 'master', name]).catch(() => []);
+    const ports = await host.read(['link', 'show', 'master', name]).catch(() => []);
     if (ports.length) return;
   }
-  for (const name of [...fresh.links].reverse()) await ipLinkDelete(name);
+  for (const name of [...fresh.links].reverse()) await host.deleteLink(name);
   for (const [key, before] of fresh.sysctls) {
     try {
-      ensureSysctl(key, before);
+      host.ensureSysctl(key, before);
     } catch (err) {
       req.log.warn(`undo: cannot restore ${key} to ${before}: ${(err as Error).message}`);
     }
   }
-  if (fresh.firewall) await removeNetworkFirewall(fresh.firewall);
+  if (fresh.firewall) await removeNetworkFirewall(host, fresh.firewall);
 }
 
 /** A pod link's name before its move and rename: in the host, and in the pod when the rename failed. */
@@ -265,29 +272,36 @@ const temporary = (link: LinkSpec): OwnedLink[] =>
     : [];
 
 /** Inside the pod, in one process: its sysctls first (arp_notify must be on before the link comes up), then `ip`. */
-async function configurePod(plan: Plan, netns: string): Promise<void> {
+async function configurePod(host: Host, plan: Plan, netns: string): Promise<void> {
   const sysctls = plan.pod.flatMap((o) => (o.kind === 'sysctl' ? [[o.key, o.value] as const] : []));
-  await ipBatch(podCommands(plan.pod), { netns, sysctls });
+  await host.batch(podCommands(plan.pod), { netns, sysctls });
 }
 
 /**
  * Shared state is no attachment's: no undo, unless this call created it (see undoFresh). An
  * unreachable peer must not fail this pod's ADD.
  */
-async function convergeShared(plan: Plan, scope: PeersScope, snap: Snapshot, req: Request, fresh: Fresh) {
-  if (fresh.links.length) fresh.sysctls = sysctlsBefore(plan.shared);
-  const failed = await converge(scope.select(plan.shared), snap, scope.owner, req.log);
+async function convergeShared(
+  host: Host,
+  plan: Plan,
+  scope: PeersScope,
+  snap: Snapshot,
+  req: Request,
+  fresh: Fresh,
+) {
+  if (fresh.links.length) fresh.sysctls = sysctlsBefore(host, plan.shared);
+  const failed = await converge(host, scope.select(plan.shared), snap, scope.owner, req.log);
   scope.converged(failed);
   if (failed.length)
     req.log.warn(`peers not on-link, no route installed: ${failed.map((d) => d.peer).join(', ')}`);
 }
 
 /** The plan's host sysctls that differ from it now, with their values now. */
-function sysctlsBefore(shared: readonly HostObject[]): [string, string][] {
+function sysctlsBefore(host: Host, shared: readonly HostObject[]): [string, string][] {
   return shared.flatMap((o): [string, string][] => {
     if (o.kind !== 'sysctl') return [];
     try {
-      const now = readSysctl(o.key);
+      const now = host.readSysctl(o.key);
       return now === o.value ? [] : [[o.key, now]];
     } catch {
       return [];
@@ -296,6 +310,7 @@ function sysctlsBefore(shared: readonly HostObject[]): [string, string][] {
 }
 
 async function ensureAttachmentFirewall(
+  host: Host,
   plan: Plan,
   att: AttachmentId,
   undo: UndoStack,
@@ -308,13 +323,13 @@ async function ensureAttachmentFirewall(
   const key = attachmentKey(att);
   const addresses = plan.ips.map((ip) => ip.address);
   if (usesPodSets(fw))
-    undo.push('remove firewall entries', () => removeAttachments(att.network, (k) => k === key));
+    undo.push('remove firewall entries', () => removeAttachments(host, att.network, (k) => k === key));
   const outside = unmatchedAddresses(fw, addresses);
   if (outside.length)
     req.log.warn(
       `${outside.join(', ')}: not in podCIDR (${fw.podCIDRs.join(', ')}), so ipMasq and internal do not apply; add the subnet to podCIDR`,
     );
-  await ensureFirewall(fw, key, addresses);
+  await ensureFirewall(host, fw, key, addresses);
 }
 
 /** The plan's result; a host link without a fixed MAC reports the one read. */

@@ -12,33 +12,38 @@ import { type NetPlugin, routeOwner } from '../plan/contract.js';
 import { type Difference, diff } from '../plan/diff.js';
 import { describePeers, type Peer } from '../plan/peers.js';
 import type { IpRoute, Snapshot } from '../plan/state.js';
-import { ipJson } from '../sys/ip.js';
+import { readAll } from './converge.js';
 import { firewallProblem } from './firewall.js';
-import { readAll } from './host.js';
 import { loadPeers } from './peers-file.js';
 import { attachmentArgs, attachmentOf, uplinkFor } from './plugin.js';
+import type { Host } from './seam.js';
 
 const failed = (msg: string) => new CniError(PluginCode.CheckFailed, msg);
 
-export async function check<C extends NetworkConfig>(p: NetPlugin<C>, req: Request): Promise<void> {
+export async function check<C extends NetworkConfig>(
+  p: NetPlugin<C>,
+  req: Request,
+  host: Host,
+): Promise<void> {
   const cfg = p.load(req.conf);
   const prev = req.conf.prevResult;
   if (!prev) throw configError('CHECK needs prevResult (the result of ADD)');
-  const peers = loadPeers(cfg.peers, cfg.peersFile);
+  const peers = loadPeers(host, cfg.peers, cfg.peersFile);
   const att = attachmentOf(req);
   const owner = routeOwner(p, cfg.network);
-  const uplink = await uplinkFor(p, cfg);
+  const uplink = await uplinkFor(host, p, cfg);
   const args = attachmentArgs(req);
   const plan = p.plan({ cfg, peers, att, netns: req.netns, uplink, remote: true, args, ipam: prev });
   // A link made inside the pod is checked there, through the plan's pod objects.
-  const host = [...plan.shared, ...plan.hostLinks.filter((l) => !l.netns)];
+  const hostObjects = [...plan.shared, ...plan.hostLinks.filter((l) => !l.netns)];
   // (The pod's sysctls are written with it and not read back: that would cost a process.)
   const podObjects = plan.pod.filter((o) => o.kind !== 'sysctl');
   const [hostSnap, podSnap, firewall] = await Promise.all([
-    readAll(host, owner),
-    readAll(podObjects, undefined, req.netns),
+    readAll(host, hostObjects, owner),
+    readAll(host, podObjects, undefined, req.netns),
     plan.firewall
       ? firewallProblem(
+          host,
           plan.firewall,
           attachmentKey(att),
           plan.ips.map((ip) => ip.address),
@@ -50,7 +55,7 @@ export async function check<C extends NetworkConfig>(p: NetPlugin<C>, req: Reque
     ...d,
     problem: `${d.problem} in ${req.netns}`,
   }));
-  await reportFirst([...podDiffs, ...diff(host, hostSnap, owner)], peers);
+  await reportFirst(host, [...podDiffs, ...diff(hostObjects, hostSnap, owner)], peers);
   if (firewall) throw failed(firewall);
   await req.ipam?.check();
 }
@@ -66,11 +71,11 @@ function checkPodInterface(req: Request, prev: Result, pod: Snapshot): void {
 }
 
 /** 104 when a missing peer route is missing because the peer is not on-link; else 103 for the first difference. */
-async function reportFirst(diffs: Difference[], peers: Peer[]): Promise<void> {
+async function reportFirst(host: Host, diffs: Difference[], peers: Peer[]): Promise<void> {
   const missingPeers = peers.filter((x) =>
     diffs.some((d) => d.peer === x.name && d.problem === 'is missing'),
   );
-  const far = await notOnLink(missingPeers);
+  const far = await notOnLink(host, missingPeers);
   if (far.length)
     throw new CniError(
       PluginCode.PeerNotOnLink,
@@ -81,10 +86,10 @@ async function reportFirst(diffs: Difference[], peers: Peer[]): Promise<void> {
 }
 
 /** The peers whose nodeIP this host reaches only through a gateway (or not at all). */
-export async function notOnLink(peers: readonly Peer[]): Promise<Peer[]> {
+export async function notOnLink(host: Host, peers: readonly Peer[]): Promise<Peer[]> {
   const far: Peer[] = [];
   for (const peer of peers) {
-    const [route] = await ipJson<IpRoute[]>(['route', 'get', peer.nodeIP]).catch(() => [] as IpRoute[]);
+    const [route] = (await host.read(['route', 'get', peer.nodeIP]).catch(() => [])) as IpRoute[];
     if (!route || route.gateway) far.push(peer);
   }
   return far;

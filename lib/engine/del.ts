@@ -2,11 +2,10 @@ import type { Request } from '../cni/plugin.js';
 import { attachmentKey, attachmentLock } from '../plan/attachment.js';
 import type { NetworkConfig } from '../plan/config.js';
 import type { NetPlugin } from '../plan/contract.js';
-import { holdLock } from '../sys/lock.js';
-import { NotInstalledError } from '../sys/run.js';
 import { removeEntriesOf } from './firewall.js';
 import { deleteLinks } from './links.js';
 import { attachmentOf } from './plugin.js';
+import { type Host, NotInstalledError } from './seam.js';
 import { settle, throwFirst } from './settle.js';
 
 /**
@@ -17,18 +16,18 @@ import { settle, throwFirst } from './settle.js';
  * their entries are removed by address, in one `nft` run. Otherwise (a second DEL, an ADD that
  * never finished, no prevResult) they are found by the attachment's key.
  */
-export async function del<C extends NetworkConfig>(p: NetPlugin<C>, req: Request): Promise<void> {
+export async function del<C extends NetworkConfig>(p: NetPlugin<C>, req: Request, host: Host): Promise<void> {
   const att = attachmentOf(req);
   const key = attachmentKey(att);
-  const release = await holdLock(attachmentLock(att));
+  const release = await host.holdLock(attachmentLock(att));
   let done = false;
   try {
-    const links = await settle(deleteLinks(p.attachmentLinks(att, req.netns)));
+    const links = await settle(deleteLinks(host, p.attachmentLinks(att, req.netns)));
     const live = links.status === 'fulfilled' && links.value;
     const addresses = live ? req.conf.prevResult?.ips.map((ip) => ip.address) : undefined;
     const results = [
       links,
-      await settle(p.firewall === false ? undefined : removeEntriesOf(att.network, key, addresses)),
+      await settle(p.firewall === false ? undefined : removeEntriesOf(host, att.network, key, addresses)),
       await settle(req.ipam?.del()),
     ];
     // Without `ip` links that are there cannot be deleted (nor looked for in the pod): DEL releases

@@ -17,9 +17,7 @@ import {
   SUITE_TABLES,
   usesPodSets,
 } from '../plan/firewall.js';
-import { nftApply, nftList } from '../sys/nft.js';
-import { NotInstalledError } from '../sys/run.js';
-import { stamp } from './stamp.js';
+import { type Host, NotInstalledError } from './seam.js';
 
 /**
  * How long ADD trusts the rules this host applied to be in place: an ADD after that writes them
@@ -35,27 +33,28 @@ export const RULES_TRUSTED_MS = 30_000;
  * everything is written again.
  */
 export async function ensureFirewall(
+  host: Host,
   fw: FirewallSpec,
   key: string,
   addresses: readonly string[],
 ): Promise<void> {
   const rules = networkScript(fw);
   const elements = usesPodSets(fw) ? attachmentScript(fw.network, key, addresses) : '';
-  const applied = stamp(fw.network, 'nft');
+  const applied = host.stamp(fw.network, 'nft');
   if (applied.matches(rules, RULES_TRUSTED_MS)) {
     if (!elements) return;
     try {
-      return await nftApply(elements);
+      return await host.nftApply(elements);
     } catch {
       // rules were removed behind our back: rewrite them below
     }
   }
-  await applyRules(fw, rules, elements);
+  await applyRules(host, fw, rules, elements);
 }
 
 /** Rewrites the network's rules unconditionally (GC: heals what was changed by hand). */
-export async function applyNetworkRules(fw: FirewallSpec): Promise<void> {
-  await applyRules(fw, networkScript(fw), '');
+export async function applyNetworkRules(host: Host, fw: FirewallSpec): Promise<void> {
+  await applyRules(host, fw, networkScript(fw), '');
 }
 
 /**
@@ -63,11 +62,11 @@ export async function applyNetworkRules(fw: FirewallSpec): Promise<void> {
  * for DEL: as read before rules that read them go in, as unread only once they are in (and the
  * sets emptied), so a DEL racing a config change looks rather than misses an entry.
  */
-async function applyRules(fw: FirewallSpec, rules: string, elements: string): Promise<void> {
-  const podSets = stamp(fw.network, 'podsets');
+async function applyRules(host: Host, fw: FirewallSpec, rules: string, elements: string): Promise<void> {
+  const podSets = host.stamp(fw.network, 'podsets');
   if (usesPodSets(fw)) podSets.record(POD_SETS_READ);
-  await nftApply(rules + elements);
-  stamp(fw.network, 'nft').record(rules);
+  await host.nftApply(rules + elements);
+  host.stamp(fw.network, 'nft').record(rules);
   if (!usesPodSets(fw)) podSets.record(POD_SETS_UNREAD);
 }
 
@@ -77,22 +76,22 @@ async function applyRules(fw: FirewallSpec, rules: string, elements: string): Pr
  * A concurrent first ADD of another network may add to a table between the two: its rules are then
  * rewritten by its next ADD after RULES_TRUSTED_MS or by GC, as after a ruleset flush.
  */
-export async function removeNetworkFirewall(fw: FirewallSpec): Promise<void> {
-  stamp(fw.network, 'nft').forget();
-  stamp(fw.network, 'podsets').forget();
-  await nftApply(networkRemovalScript(fw));
+export async function removeNetworkFirewall(host: Host, fw: FirewallSpec): Promise<void> {
+  host.stamp(fw.network, 'nft').forget();
+  host.stamp(fw.network, 'podsets').forget();
+  await host.nftApply(networkRemovalScript(fw));
   const empty: string[] = [];
   for (const [family, name] of SUITE_TABLES)
-    if (isEmptyTable(await nftList(['list', 'table', family, name]))) empty.push(`${family} ${name}`);
-  if (empty.length) await nftApply(empty.map((t) => `delete table ${t}\n`).join(''));
+    if (isEmptyTable(await host.nftList(['list', 'table', family, name]))) empty.push(`${family} ${name}`);
+  if (empty.length) await host.nftApply(empty.map((t) => `delete table ${t}\n`).join(''));
 }
 
 const POD_SETS_READ = 'read';
 const POD_SETS_UNREAD = 'unread';
 
 /** The network's pod-set elements with their attachment keys, read with one `nft` run. */
-export async function listAttachments(network: string): Promise<Element[]> {
-  return parseAttachments(network, await nftList(['list', 'table', ...INET_TABLE]));
+export async function listAttachments(host: Host, network: string): Promise<Element[]> {
+  return parseAttachments(network, await host.nftList(['list', 'table', ...INET_TABLE]));
 }
 
 /**
@@ -100,12 +99,13 @@ export async function listAttachments(network: string): Promise<Element[]> {
  * network needs nothing in the inet table.
  */
 export async function firewallProblem(
+  host: Host,
   fw: FirewallSpec,
   key: string,
   addresses: readonly string[],
 ): Promise<string | undefined> {
   if (!inetChains(fw).length) return undefined;
-  return firewallDifference(fw, key, addresses, await nftList(['list', 'table', ...INET_TABLE]));
+  return firewallDifference(fw, key, addresses, await host.nftList(['list', 'table', ...INET_TABLE]));
 }
 
 /**
@@ -115,29 +115,35 @@ export async function firewallProblem(
  * run (each added first, so that removing it cannot fail), without reading the sets; if that fails
  * (the table or a set is gone), or without them, they are found by `key`.
  */
-export async function removeEntriesOf(network: string, key: string, held?: readonly string[]): Promise<void> {
-  if (stamp(network, 'podsets').matches(POD_SETS_UNREAD)) return;
+export async function removeEntriesOf(
+  host: Host,
+  network: string,
+  key: string,
+  held?: readonly string[],
+): Promise<void> {
+  if (host.stamp(network, 'podsets').matches(POD_SETS_UNREAD)) return;
   if (held?.length) {
     try {
-      return await nftApply(elementRemovalScript(network, held));
+      return await host.nftApply(elementRemovalScript(network, held));
     } catch (err) {
       if (err instanceof NotInstalledError) return; // no nft: no entry can exist
       // a set or the table is gone (deleted by hand): look by key below
     }
   }
-  await removeAttachments(network, (k) => k === key);
+  await removeAttachments(host, network, (k) => k === key);
 }
 
 /** Removes the elements of every attachment for which `drop(key)` is true; retried if a concurrent change races us. */
 export async function removeAttachments(
+  host: Host,
   network: string,
   drop: (key: string | undefined) => boolean,
 ): Promise<number> {
   for (let attempt = 1; ; attempt++) {
-    const doomed = (await listAttachments(network)).filter((e) => drop(e.key));
+    const doomed = (await listAttachments(host, network)).filter((e) => drop(e.key));
     if (!doomed.length) return 0;
     try {
-      await nftApply(elementDeletionScript(doomed));
+      await host.nftApply(elementDeletionScript(doomed));
       return doomed.length;
     } catch (err) {
       if (attempt >= 3) throw err;

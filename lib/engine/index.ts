@@ -10,17 +10,18 @@ import { check } from './check.js';
 import { del } from './del.js';
 import { gc } from './gc.js';
 import { convergeNetwork } from './reconcile.js';
+import type { Host } from './seam.js';
 import { status } from './status.js';
 
 /** The CNI plugin whose verbs are the engine's, driven by `p`. */
-export function enginePlugin<C extends NetworkConfig>(p: NetPlugin<C>): Plugin {
+export function enginePlugin<C extends NetworkConfig>(p: NetPlugin<C>, host: Host): Plugin {
   return {
     knownArgs: p.knownArgs ?? [],
-    add: (req) => add(p, req),
-    del: (req) => del(p, req),
-    check: (req) => check(p, req),
-    gc: (req) => gc(p, req),
-    status: (req) => status(p, req),
+    add: (req) => add(p, req, host),
+    del: (req) => del(p, req, host),
+    check: (req) => check(p, req, host),
+    gc: (req) => gc(p, req, host),
+    status: (req) => status(p, req, host),
   };
 }
 
@@ -29,6 +30,6 @@ export function enginePlugin<C extends NetworkConfig>(p: NetPlugin<C>): Plugin {
 export type Reconcile = (conf: NetConf, log: Logger) => Promise<void>;
 
 export const reconciler =
-  <C extends NetworkConfig>(p: NetPlugin<C>): Reconcile =>
+  <C extends NetworkConfig>(p: NetPlugin<C>, host: Host): Reconcile =>
   (conf, log) =>
-    convergeNetwork(p, conf, log, false);
+    convergeNetwork(host, p, conf, log, false);

@@ -7,6 +7,7 @@ import type { NetworkConfig } from '../plan/config.js';
 import type { AttachmentArgs, NetPlugin } from '../plan/contract.js';
 import type { AttachmentId } from '../plan/model.js';
 import { NO_UPLINK, type Uplink } from '../plan/uplink.js';
+import type { Host } from './seam.js';
 import { type RecentUplink, readUplink, recentUplink } from './uplink.js';
 
 /** The per-attachment arguments of a request, each from its highest-precedence source. */
@@ -32,16 +33,21 @@ const wantedUplink = <C extends NetworkConfig>(p: NetPlugin<C>, cfg: C) =>
   p.uplink ? p.uplink(cfg) : cfg.mtu === undefined && {};
 
 /** Reads the uplink the plugin asks for (one `ip` run), or none. */
-export async function uplinkFor<C extends NetworkConfig>(p: NetPlugin<C>, cfg: C): Promise<Uplink> {
+export async function uplinkFor<C extends NetworkConfig>(
+  host: Host,
+  p: NetPlugin<C>,
+  cfg: C,
+): Promise<Uplink> {
   const want = wantedUplink(p, cfg);
-  return want ? readUplink(want.dev) : NO_UPLINK;
+  return want ? readUplink(host, want.dev) : NO_UPLINK;
 }
 
 /** ADD's uplink: as read in the last UPLINK_TRUSTED_MS on this host (see recentUplink), or none. */
 export async function recentUplinkFor<C extends NetworkConfig>(
+  host: Host,
   p: NetPlugin<C>,
   cfg: C,
 ): Promise<RecentUplink> {
   const want = wantedUplink(p, cfg);
-  return want ? recentUplink(want.dev) : { uplink: NO_UPLINK, recalled: false };
+  return want ? recentUplink(host, want.dev) : { uplink: NO_UPLINK, recalled: false };
 }

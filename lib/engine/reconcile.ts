@@ -8,13 +8,13 @@ import type { NetworkConfig } from '../plan/config.js';
 import { type NetPlugin, routeOwner } from '../plan/contract.js';
 import type { LinkSpec } from '../plan/model.js';
 import { describePeers, parsePeerSource } from '../plan/peers.js';
+import { converge, readAll } from './converge.js';
 import { applyNetworkRules } from './firewall.js';
-import { converge, readAll } from './host.js';
 import { deleteLinks } from './links.js';
 import { readPeerSource } from './peers-file.js';
 import { uplinkFor } from './plugin.js';
 import { recordConverged } from './scope.js';
-import { sweepStamps } from './stamp.js';
+import type { Host } from './seam.js';
 import { noteUplink } from './uplink.js';
 
 /**
@@ -23,29 +23,33 @@ import { noteUplink } from './uplink.js';
  * peers change (reconcile). `podsGone`: the network has no pod left, so links only pods need go.
  */
 export async function convergeNetwork<C extends NetworkConfig>(
+  host: Host,
   p: NetPlugin<C>,
   conf: NetConf,
   log: Logger,
   podsGone: boolean,
 ): Promise<void> {
   const cfg = p.load(conf);
-  const source = readPeerSource(cfg.peers, cfg.peersFile);
+  const source = readPeerSource(host, cfg.peers, cfg.peersFile);
   const peers = parsePeerSource(source);
   const att = { network: cfg.network, containerId: '', ifname: '' }; // nobody's: GC plans shared state only
-  const uplink = await uplinkFor(p, cfg);
+  const uplink = await uplinkFor(host, p, cfg);
   const plan = p.plan({ cfg, peers, att, netns: '', uplink, remote: true, args: {}, ipam: undefined });
   // ADDs in the next 30 s plan on the uplink as GC read it, not on an older note (which would
   // converge the shared state back to it).
-  noteUplink({ uplink, recalled: false });
-  sweepStamps(true);
-  if (plan.firewall) await applyNetworkRules(plan.firewall);
+  noteUplink(host, { uplink, recalled: false });
+  host.sweepStamps(true);
+  if (plan.firewall) await applyNetworkRules(host, plan.firewall);
   const owner = routeOwner(p, cfg.network);
   // A link only pods need goes with the network's last pod.
   const unused = !podsGone
     ? []
     : plan.shared.filter((o): o is LinkSpec => o.kind === 'link' && !!o.whileUsed);
-  await deleteLinks(unused.map((l) => ({ name: l.name })));
-  const snap = await readAll(plan.shared, owner);
+  await deleteLinks(
+    host,
+    unused.map((l) => ({ name: l.name })),
+  );
+  const snap = await readAll(host, plan.shared, owner);
   // Links are ADD's to create, except a tunnel to a peer (whose master, if any, exists): no pod
   // needs to be there for it, so GC brings a deleted one back. GC converges those links, the ones
   // that exist, and what lives on either.
@@ -62,9 +66,9 @@ export async function convergeNetwork<C extends NetworkConfig>(
   const existing = plan.shared.filter((o) =>
     o.kind === 'link' ? onHost(o.name) : o.kind === 'sysctl' ? true : onHost(o.dev),
   );
-  const failed = await converge(existing, snap, owner, log);
+  const failed = await converge(host, existing, snap, owner, log);
   if (existing.length === plan.shared.length && !failed.length)
-    recordConverged(cfg.network, source, [cfg, uplink], owner);
+    recordConverged(host, cfg.network, source, [cfg, uplink], owner);
   if (failed.length)
     log.warn(
       `peers not on-link: ${describePeers(peers.filter((x) => failed.some((d) => d.peer === x.name)))}`,

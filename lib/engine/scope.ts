@@ -8,7 +8,7 @@ import type { Difference } from '../plan/diff.js';
 import type { HostObject } from '../plan/model.js';
 import { type Peer, type PeerSource, parsePeerSource } from '../plan/peers.js';
 import type { RouteOwner } from '../plan/state.js';
-import { stamp } from './stamp.js';
+import type { Host } from './seam.js';
 
 export interface PeersScope {
   peers: Peer[];
@@ -22,8 +22,14 @@ export interface PeersScope {
   converged(failed: readonly Difference[]): void;
 }
 
-export function peersScope(network: string, src: PeerSource, inputs: unknown, owner: RouteOwner): PeersScope {
-  const applied = stamp(network, 'peers');
+export function peersScope(
+  host: Host,
+  network: string,
+  src: PeerSource,
+  inputs: unknown,
+  owner: RouteOwner,
+): PeersScope {
+  const applied = host.stamp(network, 'peers');
   const content = scopeContent(src, inputs, owner);
   if (applied.matches(content))
     return {
@@ -46,8 +52,14 @@ export function peersScope(network: string, src: PeerSource, inputs: unknown, ow
 }
 
 /** GC converged everything for these inputs: the next ADD may skip the objects to other hosts. */
-export function recordConverged(network: string, src: PeerSource, inputs: unknown, owner: RouteOwner): void {
-  stamp(network, 'peers').record(scopeContent(src, inputs, owner));
+export function recordConverged(
+  host: Host,
+  network: string,
+  src: PeerSource,
+  inputs: unknown,
+  owner: RouteOwner,
+): void {
+  host.stamp(network, 'peers').record(scopeContent(src, inputs, owner));
 }
 
 const scopeContent = (src: PeerSource, inputs: unknown, owner: RouteOwner) =>

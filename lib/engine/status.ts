@@ -8,20 +8,23 @@ import type { Request } from '../cni/plugin.js';
 import { loadNetworkConfig, type NetworkConfig } from '../plan/config.js';
 import type { NetPlugin } from '../plan/contract.js';
 import { describePeers, remotePeers } from '../plan/peers.js';
-import { findExecutable } from '../sys/files.js';
-import { hasTool } from '../sys/run.js';
 import { notOnLink } from './check.js';
 import { loadPeers } from './peers-file.js';
+import type { Host } from './seam.js';
 
-export async function status<C extends NetworkConfig>(p: NetPlugin<C>, req: Request): Promise<void> {
+export async function status<C extends NetworkConfig>(
+  p: NetPlugin<C>,
+  req: Request,
+  host: Host,
+): Promise<void> {
   const cfg = loadNetworkConfig(req.conf);
   const tools = { ip: 'iproute2', ...(p.firewall === false ? {} : { nft: 'nftables' }) };
   for (const [tool, pkg] of Object.entries(tools))
-    if (!hasTool(tool, req.env))
+    if (!host.hasTool(tool, req.env))
       throw new CniError(ErrorCode.NotAvailable, `${tool} (${pkg}) is not installed on this host`);
   if (!req.ipam && !p.ipamOptional)
     throw new CniError(ErrorCode.NotAvailable, 'no ipam section in the config');
-  if (req.ipam && !findExecutable(req.ipam.type, req.path)) {
+  if (req.ipam && !host.findExecutable(req.ipam.type, req.path)) {
     throw new CniError(
       ErrorCode.NotAvailable,
       `IPAM plugin "${req.ipam.type}" is not in CNI_PATH (${req.path.join(':')})`,
@@ -29,8 +32,8 @@ export async function status<C extends NetworkConfig>(p: NetPlugin<C>, req: Requ
   }
   await req.ipam?.status();
   await p.status?.(req.conf);
-  const peers = loadPeers(cfg.peers, cfg.peersFile);
-  const far = p.directRoutes ? await notOnLink(remotePeers(peers, cfg.podCIDRs)) : [];
+  const peers = loadPeers(host, cfg.peers, cfg.peersFile);
+  const far = p.directRoutes ? await notOnLink(host, remotePeers(peers, cfg.podCIDRs)) : [];
   if (far.length)
     throw new CniError(ErrorCode.LimitedConnectivity, `peers not on-link: ${describePeers(far)}`);
 }

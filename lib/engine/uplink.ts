@@ -4,9 +4,7 @@
 
 import type { IpAddrInfo, IpLink } from '../plan/state.js';
 import { NO_UPLINK, type Uplink } from '../plan/uplink.js';
-import { readRegularFile } from '../sys/files.js';
-import { ipJsonIfExists } from '../sys/ip.js';
-import { hostNote } from './stamp.js';
+import type { Host } from './seam.js';
 
 /** How long ADD reuses the uplink as an earlier call read it (see recentUplink). */
 export const UPLINK_TRUSTED_MS = 30_000;
@@ -23,25 +21,25 @@ export interface RecentUplink {
  * So a new MTU or address of the uplink reaches ADDs within that time; CHECK and GC read it every
  * time.
  */
-export async function recentUplink(dev = defaultRouteDevice()): Promise<RecentUplink> {
+export async function recentUplink(host: Host, dev = defaultRouteDevice(host)): Promise<RecentUplink> {
   if (!dev) return { uplink: NO_UPLINK, recalled: false };
-  const kept = parseUplink(uplinkNote(dev).read(UPLINK_TRUSTED_MS), dev);
-  return kept ? { uplink: kept, recalled: true } : { uplink: await readUplink(dev), recalled: false };
+  const kept = parseUplink(uplinkNote(host, dev).read(UPLINK_TRUSTED_MS), dev);
+  return kept ? { uplink: kept, recalled: true } : { uplink: await readUplink(host, dev), recalled: false };
 }
 
 /**
  * Notes what an ADD read of the uplink, once the ADD succeeded (a call refused for bad input
  * changes nothing on the host, not even this). A missing device is not noted.
  */
-export function noteUplink({ uplink, recalled }: RecentUplink): void {
-  if (!recalled && uplink.found) uplinkNote(uplink.dev).write(JSON.stringify(uplink));
+export function noteUplink(host: Host, { uplink, recalled }: RecentUplink): void {
+  if (!recalled && uplink.found) uplinkNote(host, uplink.dev).write(JSON.stringify(uplink));
 }
 
 /**
  * After an ADD that recalled `kept` failed: `kept` itself if the uplink is still so, else the uplink
  * as it is now, with the note dropped (the next ADD then reads it again).
  */
-export async function recheckUplink(kept: Uplink, read: () => Promise<Uplink>): Promise<Uplink> {
+export async function recheckUplink(host: Host, kept: Uplink, read: () => Promise<Uplink>): Promise<Uplink> {
   const now = await read();
   const same =
     now.found === kept.found &&
@@ -49,11 +47,11 @@ export async function recheckUplink(kept: Uplink, read: () => Promise<Uplink>): 
     now.mac === kept.mac &&
     now.addrs.join() === kept.addrs.join();
   if (same) return kept;
-  uplinkNote(kept.dev).forget();
+  uplinkNote(host, kept.dev).forget();
   return now;
 }
 
-const uplinkNote = (dev: string) => hostNote(`uplink_${dev}`);
+const uplinkNote = (host: Host, dev: string) => host.note(`uplink_${dev}`);
 
 /** A noted uplink, or undefined when there is none or it does not parse as one of `dev`. */
 function parseUplink(text: string | undefined, dev: string): Uplink | undefined {
@@ -74,9 +72,9 @@ function parseUplink(text: string | undefined, dev: string): Uplink | undefined 
 }
 
 /** The named device, or the default route's (IPv4, else IPv6); one `ip` run. */
-export async function readUplink(dev = defaultRouteDevice()): Promise<Uplink> {
+export async function readUplink(host: Host, dev = defaultRouteDevice(host)): Promise<Uplink> {
   if (!dev) return NO_UPLINK;
-  const [link] = await ipJsonIfExists<IpLink & IpAddrInfo>(['addr', 'show', 'dev', dev]);
+  const [link] = (await host.read(['addr', 'show', 'dev', dev])) as (IpLink & IpAddrInfo)[];
   if (!link) return { ...NO_UPLINK, dev };
   const addrs = (link.addr_info ?? [])
     .filter((a) => a.scope === 'global')
@@ -86,9 +84,10 @@ export async function readUplink(dev = defaultRouteDevice()): Promise<Uplink> {
 }
 
 /** The rows of a /proc/self/net table, split on whitespace; [] when it cannot be read. */
-function procTable(file: string): string[][] {
+function procTable(host: Host, file: string): string[][] {
   try {
-    return readRegularFile(file)
+    return host
+      .readFile(file)
       .split('\n')
       .map((l) => l.trim().split(/\s+/));
   } catch {
@@ -97,11 +96,13 @@ function procTable(file: string): string[][] {
 }
 
 /** The device of the IPv4 default route, else of the IPv6 one. */
-export function defaultRouteDevice(): string | undefined {
-  const v4 = procTable('/proc/self/net/route').find((f) => f[1] === '00000000' && f[7] === '00000000')?.[0];
+export function defaultRouteDevice(host: Host): string | undefined {
+  const v4 = procTable(host, '/proc/self/net/route').find(
+    (f) => f[1] === '00000000' && f[7] === '00000000',
+  )?.[0];
   if (v4) return v4;
   // ipv6_route: destination, prefix length, …, device last; the default is ::/0, not via lo.
-  return procTable('/proc/self/net/ipv6_route').find(
+  return procTable(host, '/proc/self/net/ipv6_route').find(
     (f) => f[0] === '0'.repeat(32) && f[1] === '00' && f[9] !== 'lo',
   )?.[9];
 }
@@ -110,16 +111,16 @@ export function defaultRouteDevice(): string | undefined {
  * The device of the main table's most specific IPv4 route to `ip` (lowest metric among equals),
  * from /proc/self/net/route, whose addresses are hex in the host's (little-endian) byte order.
  */
-export function routeDevice(ip: string): string | undefined {
+export function routeDevice(host: Host, ip: string): string | undefined {
   const addr = ip.split('.').reduce((v, o) => (v << 8) | Number(o), 0) >>> 0;
-  const host = (hex: string) => {
+  const order = (hex: string) => {
     const v = Number.parseInt(hex, 16);
     return (((v & 0xff) << 24) | ((v & 0xff00) << 8) | ((v >>> 8) & 0xff00) | (v >>> 24)) >>> 0;
   };
   let best: { dev: string; mask: number; metric: number } | undefined;
-  for (const f of procTable('/proc/self/net/route').slice(1)) {
+  for (const f of procTable(host, '/proc/self/net/route').slice(1)) {
     if (f.length < 8 || !/^[0-9A-F]{8}$/i.test(f[1]!) || !/^[0-9A-F]{8}$/i.test(f[7]!)) continue;
-    const [dst, mask, metric] = [host(f[1]!), host(f[7]!), Number(f[6])];
+    const [dst, mask, metric] = [order(f[1]!), order(f[7]!), Number(f[6])];
     if ((addr & mask) >>> 0 !== dst) continue;
     if (!best || mask > best.mask || (mask === best.mask && metric < best.metric))
       best = { dev: f[0]!, mask, metric };

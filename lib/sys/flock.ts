@@ -13,9 +13,9 @@
 import { closeSync, constants, openSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 import { getSystemErrorName } from 'node:util';
+import { BusyError } from '../base/errors.js';
 import { type Addon, addon as loadAddon } from './addon.js';
 import { childProcess } from './builtins.js';
-import { BusyError } from './errors.js';
 import { traceLock } from './lock-trace.js';
 
 export const LOCK_WAIT_SECONDS = 60;

@@ -6,7 +6,7 @@
 // abstract unix socket name, which earlier builds bound, has no owner: any process of the netns,
 // root or not, could bind one first and stall every call that needs it.)
 import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, unlinkSync } from 'node:fs';
-import { BusyError } from './errors.js';
+import { BusyError } from '../base/errors.js';
 import { flockFd } from './flock.js';
 import { traceLock } from './lock-trace.js';
 

@@ -5,9 +5,12 @@
 // README "Benchmarks"); execa serves scripts and tests.
 import { constants } from 'node:os';
 import { getSystemErrorName } from 'node:util';
+import { NotInstalledError, TimeoutError } from '../base/errors.js';
 import { type Addon, addon } from './addon.js';
 import { childProcess } from './builtins.js';
-import { TimeoutError } from './errors.js';
+
+export { NotInstalledError };
+
 import { findExecutable } from './files.js';
 import { inheritedFds } from './lock.js';
 
@@ -27,14 +30,6 @@ export interface RunResult {
   code: number;
   stdout: string;
   stderr: string;
-}
-
-/** The program is not installed (not on PATH). */
-export class NotInstalledError extends Error {
-  constructor(readonly file: string) {
-    super(`${file}: not found; install it (see README "Requirements")`);
-    this.name = 'NotInstalledError';
-  }
 }
 
 export class CommandError extends Error {

@@ -2,6 +2,7 @@
 // bridge with one subnet across hosts). A plan on the shared engine.
 
 import { enginePlugin, reconciler } from '../../lib/engine/index.js';
+import { systemHost } from '../../lib/host/system.js';
 import { bridgedLinks } from '../../lib/plan/bridged.js';
 import { netPlugin } from '../../lib/plan/contract.js';
 import { ROUTE_PROTOS } from '../../lib/plan/route-protos.js';
@@ -22,6 +23,6 @@ export const net = netPlugin({
   status,
 });
 
-export default enginePlugin(net);
+export default enginePlugin(net, systemHost);
 /** The agent's: the network's shared state to the peers file as it is now (see lib/engine/reconcile.ts). */
-export const reconcile = reconciler(net);
+export const reconcile = reconciler(net, systemHost);

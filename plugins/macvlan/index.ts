@@ -2,6 +2,7 @@
 // shim lets the host reach its pods. A plan on the shared engine.
 
 import { enginePlugin, reconciler } from '../../lib/engine/index.js';
+import { systemHost } from '../../lib/host/system.js';
 import { podChildLinks } from '../../lib/plan/attachment.js';
 import { netPlugin } from '../../lib/plan/contract.js';
 import { ROUTE_PROTOS } from '../../lib/plan/route-protos.js';
@@ -26,6 +27,6 @@ export const net = netPlugin({
   status,
 });
 
-export default enginePlugin(net);
+export default enginePlugin(net, systemHost);
 /** The agent's: the network's shared state to the peers file as it is now (see lib/engine/reconcile.ts). */
-export const reconcile = reconciler(net);
+export const reconcile = reconciler(net, systemHost);

@@ -2,6 +2,7 @@
 import type { NetConf } from '../../lib/cni/config.js';
 import { CniError, ErrorCode } from '../../lib/cni/errors.js';
 import { defaultRouteDevice } from '../../lib/engine/uplink.js';
+import { systemHost } from '../../lib/host/system.js';
 import type { IpLink } from '../../lib/plan/state.js';
 import { ipJsonIfExists } from '../../lib/sys/ip.js';
 
@@ -9,7 +10,7 @@ import { ipJsonIfExists } from '../../lib/sys/ip.js';
 const NOT_A_MASTER = ['macvlan', 'ipvlan'];
 
 export async function status(conf: NetConf): Promise<void> {
-  const master = (conf.raw.master as string | undefined) ?? defaultRouteDevice();
+  const master = (conf.raw.master as string | undefined) ?? defaultRouteDevice(systemHost);
   if (!master)
     throw new CniError(ErrorCode.NotAvailable, 'master is not set and this host has no default route');
   const [link] = await ipJsonIfExists<IpLink>(['-d', 'link', 'show', 'dev', master]);

@@ -6,6 +6,7 @@ import type { Plugin, Request } from '../../lib/cni/plugin.js';
 import type { Result } from '../../lib/cni/result.js';
 import { attachmentOf } from '../../lib/engine/plugin.js';
 import { routeDevice } from '../../lib/engine/uplink.js';
+import { systemHost } from '../../lib/host/system.js';
 import { flushUdpPorts } from '../../lib/sys/conntrack.js';
 import { holdLock } from '../../lib/sys/lock.js';
 import { nftApply, nftList } from '../../lib/sys/nft.js';
@@ -80,7 +81,7 @@ function localhostRouting(cfg: PortmapConfig, pod: readonly PodAddress[], req: R
   const v4 = pod.find((a) => a.family === 4);
   if (!cfg.snat || !v4 || !cfg.mappings.some((m) => m.hostIP === undefined || m.hostIP.startsWith('127.')))
     return;
-  const dev = routeDevice(v4.ip);
+  const dev = routeDevice(systemHost, v4.ip);
   if (dev) ensureSysctl(`net/ipv4/conf/${dev}/route_localnet`, '1');
   else req.log.warn(`no route to ${v4.ip}: 127.0.0.1:hostPort will not reach the pod`);
 }

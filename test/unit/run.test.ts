@@ -14,9 +14,9 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
+import { TimeoutError } from '../../lib/base/errors.js';
 import { asCniError } from '../../lib/cni/errors.js';
 import { addon, loadFile, useAddon } from '../../lib/sys/addon.js';
-import { TimeoutError } from '../../lib/sys/errors.js';
 import { holdLock, inheritedFds } from '../../lib/sys/lock.js';
 import { DEFAULT_TIMEOUT_MS, NotInstalledError, run } from '../../lib/sys/run.js';
 

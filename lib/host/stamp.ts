@@ -6,6 +6,7 @@
 // one's inode never takes the dead one's stamps for its own. Stamps of a netns that is gone are
 // swept: those of an earlier netns with our inode when we first stamp, all of them on GC.
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import type { HostNote, Stamp, StampKind } from '../engine/seam.js';
 import { networkTag } from '../plan/attachment.js';
 import { addon } from '../sys/addon.js';
 import { crypto } from '../sys/builtins.js';
@@ -13,18 +14,6 @@ import { readRegularFile, writeFileAtomic } from '../sys/files.js';
 import { liveNetnsInodes, ownNetnsId } from '../sys/netns.js';
 
 const STAMP_DIR = '/run/cni-suite';
-
-/** nft: the network's rules; podsets: whether they read the pod sets; peers: routes and entries. */
-export type StampKind = 'nft' | 'podsets' | 'peers';
-
-export interface Stamp {
-  /** True when `content` is what was last applied (and stamped), at most `maxAgeMs` ago. */
-  matches(content: string, maxAgeMs?: number): boolean;
-  /** Records `content` as applied. Best effort: without a stamp the next call does the full work. */
-  record(content: string): void;
-  /** Drops the record: the next call does the full work. */
-  forget(): void;
-}
 
 export function stamp(network: string, kind: StampKind): Stamp {
   const netns = ownNetnsId();
@@ -63,14 +52,6 @@ function readStamp(file: string, maxAgeMs = Number.POSITIVE_INFINITY, maxBytes =
   } catch {
     return undefined;
   }
-}
-
-export interface HostNote {
-  /** What was written at most `maxAgeMs` ago, else undefined. */
-  read(maxAgeMs: number): string | undefined;
-  /** Best effort, like a stamp's record. */
-  write(content: string): void;
-  forget(): void;
 }
 
 /**

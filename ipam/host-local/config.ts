@@ -42,6 +42,8 @@ export interface StoreConfig {
   dataDir: string;
   /** How many range sets the config names (its last_reserved_ip.<n> files). */
   setCount: number;
+  /** The first call after a reboot releases the leases of the boot before (default true). */
+  releaseOnReboot: boolean;
 }
 
 export interface HostLocalConfig extends StoreConfig {
@@ -104,7 +106,13 @@ export function loadStoreConfig(conf: NetConf): StoreConfig {
   const problem = dataDirProblem(dataDir);
   if (problem)
     throw configError(`ipam.dataDir "${dataDir.slice(0, 200)}" ${problem}, e.g. "${DEFAULT_DATA_DIR}"`);
-  return { network: conf.name, dataDir, setCount: sources(conf.raw).length };
+  const ipam = conf.raw.ipam as { releaseOnReboot?: boolean } | undefined;
+  return {
+    network: conf.name,
+    dataDir,
+    setCount: sources(conf.raw).length,
+    releaseOnReboot: ipam?.releaseOnReboot ?? true,
+  };
 }
 
 /** The whole config, validated; `cniArgs` supplies CNI_ARGS IP=. */

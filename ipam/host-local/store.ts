@@ -3,7 +3,7 @@
 // reference's) ever interleave.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { isUnwritable } from '../../lib/sys/files.js';
+import { isUnwritable, readRegularFile, writeFileAtomic } from '../../lib/sys/files.js';
 import { lockExclusive } from '../../lib/sys/flock.js';
 import { AttachmentIndex, INDEX_DIR, indexKey } from './attachments.js';
 import type { StoreConfig } from './config.js';
@@ -38,12 +38,47 @@ export async function withStore<T>(
   const unlock = await lockExclusive(join(dir, LOCK_FILE));
   try {
     const leases = new LeaseDir(dir, join(root, 'scratch'));
+    if (cfg.releaseOnReboot && indexDir) releaseEarlierBoot(leases, join(root, BOOT_FILE));
     const index = new AttachmentIndex(root, leases, cfg.setCount);
     index.usable = indexDir;
     if (opts.trustIndex && !index.isCurrent()) index.rebuild(leases.scan());
     return fn({ leases, index });
   } finally {
     unlock();
+  }
+}
+
+/** Where the store records the boot its leases belong to (beside the index, where the reference never looks). */
+const BOOT_FILE = 'boot_id';
+const BOOT_ID = '/proc/sys/kernel/random/boot_id';
+
+/**
+ * Leases are made for containers, and no container outlives a reboot (a runtime that restores one
+ * ADDs it again): the first call after a reboot releases every lease of the boot before, so pods
+ * that never got their DEL do not hold addresses for ever (containernetworking/plugins #252,
+ * #1196). The store records the boot it last saw; a store without a record (an older version's, or
+ * a new one) is taken as this boot's. Runs under the network's lock: concurrent first calls release
+ * once.
+ */
+function releaseEarlierBoot(leases: LeaseDir, file: string): void {
+  let now: string;
+  try {
+    now = readRegularFile(BOOT_ID, 64).trim();
+  } catch {
+    return; // no /proc: nothing to tell boots apart by
+  }
+  let recorded: string | undefined;
+  try {
+    recorded = readRegularFile(file, 64).trim();
+  } catch {
+    recorded = undefined;
+  }
+  if (recorded === now) return;
+  if (recorded !== undefined) for (const ip of leases.scan().keys()) leases.release(ip);
+  try {
+    writeFileAtomic(file, now);
+  } catch (err) {
+    if (!isUnwritable(err)) throw err;
   }
 }
 

@@ -12,6 +12,7 @@ import { readUplink } from '../engine/uplink.js';
 import { systemHost } from '../host/system.js';
 import { loadReconcile } from '../registry.js';
 import { claimSubnet, readRemembered, remember, stateFile } from './claim.js';
+import { agentMetrics, type Readiness, serveHealth } from './health.js';
 import { agentLogger } from './log.js';
 import {
   type ClusterNetwork,
@@ -41,8 +42,15 @@ export async function runDaemon(o: AgentOptions): Promise<number> {
   const reconcile = await loadReconcile(net.plugin.type);
   if (!reconcile) throw new AgentConfigError(`plugin ${net.plugin.type} cannot be run by the agent`);
   const agent = new Agent(o, client, net, nodeIP, reconcile, log);
-  await agent.join();
-  return agent.run();
+  // Served from the start: /readyz says "joining" until the node holds its subnet.
+  const health = o.health && (await serveHealth(o.health, () => agent.readiness(), agent.metrics));
+  if (o.health) log.info('health endpoints', { address: `${o.health.host}:${o.health.port}` });
+  try {
+    await agent.join();
+    return await agent.run();
+  } finally {
+    health?.close();
+  }
 }
 
 async function defaultNodeIP(): Promise<string> {
@@ -84,6 +92,17 @@ class Agent {
   private failures = 0;
   /** Set while the agent runs (see run()); cleared once it stops. */
   private exit: ((code: number) => void) | undefined;
+  /** The conflist and peers file have been written (or found as they should be) once. */
+  private written = false;
+  /** Why the last reconcile failed; undefined once one succeeded. */
+  private reconcileFailed: string | undefined;
+  /** Why the last write of an output failed; undefined once one succeeded. */
+  private writeFailed: string | undefined;
+  /** When etcd last renewed our lease (ms, Date.now()). */
+  private leaseRenewed = Date.now();
+  readonly metrics = agentMetrics(() =>
+    this.record ? this.o.leaseTTL - (Date.now() - this.leaseRenewed) / 1000 : undefined,
+  );
 
   constructor(
     private readonly o: AgentOptions,
@@ -95,6 +114,17 @@ class Agent {
   ) {
     this.state = stateFile(o.dataDir, o.network);
     this.lease = this.newLease();
+  }
+
+  /** What /readyz says: ready once pods can be wired here with the cluster's routes. */
+  readiness(): Readiness {
+    if (!this.record) return { ready: false, reason: 'joining: no subnet claimed yet' };
+    if (this.writeFailed) return { ready: false, reason: `cannot write ${this.writeFailed}` };
+    if (!this.written) return { ready: false, reason: 'the conflist and peers file are not written yet' };
+    if (this.reconcileFailed)
+      return { ready: false, reason: `the last reconcile failed: ${this.reconcileFailed}` };
+    if (this.unreconciled) return { ready: false, reason: 'the peers file is not reconciled yet' };
+    return { ready: true };
   }
 
   /** Claims the subnet (the remembered one if still free or ours), writes the outputs and
@@ -128,6 +158,10 @@ class Agent {
 
   private newLease(): Lease {
     const lease = this.client.lease(this.o.leaseTTL);
+    this.leaseRenewed = Date.now();
+    lease.on('keepaliveSucceeded', () => {
+      if (this.lease === lease) this.leaseRenewed = Date.now();
+    });
     lease.on('lost', (err) => {
       if (this.lease !== lease || !this.exit) return;
       this.log.warn('lease lost', { error: err.message, action: 'claiming again' });
@@ -236,6 +270,7 @@ class Agent {
     };
     if (this.write(this.o.conflist, conflistText(this.net, inputs)))
       this.log.info('conflist written', { path: this.o.conflist });
+    this.written = true;
     this.logPeerChanges(records);
     if (this.unreconciled) await this.reconcile(inputs);
   }
@@ -243,9 +278,12 @@ class Agent {
   /** writeIfChanged, its failure (a full or read-only disk) reported as this host's, not etcd's. */
   private write(path: string, text: string): boolean {
     try {
-      return writeIfChanged(path, text);
+      const changed = writeIfChanged(path, text);
+      this.writeFailed = undefined;
+      return changed;
     } catch (err) {
-      throw new LocalStepError('write', `${path}: ${(err as Error).message}`);
+      this.writeFailed = `${path}: ${(err as Error).message}`;
+      throw new LocalStepError('write', this.writeFailed);
     }
   }
 
@@ -278,6 +316,7 @@ class Agent {
     for (const [cidr, r] of this.peers)
       if (now.get(cidr)?.name !== r.name) this.log.info('peer removed', { peer: r.name, podCIDR: cidr });
     this.peers = now;
+    this.metrics.peers.set(now.size);
   }
 
   /** The plugin's shared state to the peers file just written, with the config a pod ADD reads. */
@@ -289,13 +328,19 @@ class Agent {
     try {
       await this.reconcileNetwork(parseNetConf(raw, parseVersion(raw), stdin), this.log);
     } catch (err) {
+      this.metrics.reconcileErrors.inc();
+      this.reconcileFailed = (err as Error)?.message ?? String(err);
       throw new LocalStepError('reconcile', err);
+    } finally {
+      this.metrics.reconcileSeconds.observe((performance.now() - started) / 1000);
     }
+    this.reconcileFailed = undefined;
     this.unreconciled = false;
     this.log.info('reconciled', { ms: Math.round(performance.now() - started), peers: this.peers.size });
   }
 
   private etcdDown(err: unknown): void {
+    this.metrics.etcdUp.set(0);
     if (!this.etcdUp) return;
     this.etcdUp = false;
     this.log.warn('etcd unreachable', {
@@ -305,6 +350,7 @@ class Agent {
   }
 
   private etcdBack(): void {
+    this.metrics.etcdUp.set(1);
     if (this.etcdUp) return;
     this.etcdUp = true;
     this.log.info('etcd back');

@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
 import { isIp } from '../base/ip.js';
 import { validateNetworkName } from '../cni/env.js';
+import { parseAddress } from './address.js';
 
 export class AgentConfigError extends Error {}
 
@@ -36,6 +37,8 @@ export interface AgentOptions {
   ipamDataDir: string | undefined;
   /** Seconds a host's subnet outlives its agent (flannel's default: 24 h). */
   leaseTTL: number;
+  /** Where /healthz, /readyz and /metrics are served (health.ts); undefined: not served. */
+  health: { host: string; port: number } | undefined;
 }
 
 /** Each setting: its key in the file, its flag, and how a flag's text becomes its value. */
@@ -57,6 +60,7 @@ const SETTINGS = {
   conflist: { flag: 'conflist', type: 'string' },
   ipamDataDir: { flag: 'ipam-data-dir', type: 'string' },
   leaseTTL: { flag: 'lease-ttl', type: 'number' },
+  healthAddress: { flag: 'health-address', type: 'string' },
 } as const;
 type Key = keyof typeof SETTINGS;
 type Raw = Partial<Record<Key, unknown>>;
@@ -67,6 +71,7 @@ export const DEFAULTS = {
   dataDir: '/var/lib/cni-suite/agent',
   confDir: '/etc/cni/net.d',
   leaseTTL: 86_400,
+  healthAddress: '127.0.0.1:9477',
 };
 
 /** The flags of the settings, for parseArgs (lists and numbers arrive as text). */
@@ -126,6 +131,7 @@ export function agentOptions(flags: Record<string, string | boolean | undefined>
     conflist: resolve(str('conflist') ?? `${confDir}/10-${network}.conflist`),
     ipamDataDir: ipamDataDir === undefined ? undefined : resolve(ipamDataDir),
     leaseTTL: num('leaseTTL', DEFAULTS.leaseTTL, 2),
+    health: healthAddress(raw.healthAddress, at('healthAddress')),
   };
 }
 
@@ -158,6 +164,18 @@ function etcdOptions(
     password,
     timeoutMs: num('etcdTimeout', DEFAULTS.etcdTimeout, 1) * 1000,
   };
+}
+
+/** host:port of the health endpoints; "" turns them off. */
+function healthAddress(v: unknown, at: string): { host: string; port: number } | undefined {
+  const text = v ?? DEFAULTS.healthAddress;
+  if (text === '') return undefined;
+  const parsed = typeof text === 'string' ? parseAddress(text) : undefined;
+  if (!parsed)
+    throw new AgentConfigError(
+      `${at} "${String(text)}" must be host:port, e.g. "127.0.0.1:9477" (or "" to serve nothing)`,
+    );
+  return parsed;
 }
 
 function networkNameProblem(name: string): string | undefined {

@@ -18,7 +18,7 @@ import type { Uplink } from '../plan/uplink.js';
 import { converge, MissingObject, readAll, readAndWrite, WriteFailed } from './converge.js';
 import { ensureFirewall, removeAttachments, removeNetworkFirewall } from './firewall.js';
 import { deleteLinks } from './links.js';
-import { readPeerSource } from './peers-file.js';
+import { peersFileMissing, readPeerSource } from './peers-file.js';
 import { attachmentArgs, attachmentOf, recentUplinkFor, uplinkFor } from './plugin.js';
 import { type PeersScope, peersScope } from './scope.js';
 import { type Host, isExists } from './seam.js';
@@ -32,6 +32,7 @@ export async function add<C extends NetworkConfig>(
 ): Promise<Result> {
   const cfg = p.load(req.conf);
   const source = readPeerSource(host, cfg.peers, cfg.peersFile);
+  if (source.missing) req.log.warn(peersFileMissing(source));
   const att = attachmentOf(req);
   const owner = routeOwner(p, cfg.network);
   const release = await host.holdLock(attachmentLock(att));

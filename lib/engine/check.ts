@@ -10,11 +10,11 @@ import { attachmentKey } from '../plan/attachment.js';
 import type { NetworkConfig } from '../plan/config.js';
 import { type NetPlugin, routeOwner } from '../plan/contract.js';
 import { type Difference, diff } from '../plan/diff.js';
-import { describePeers, type Peer } from '../plan/peers.js';
+import { describePeers, type Peer, parsePeerSource } from '../plan/peers.js';
 import type { IpRoute, Snapshot } from '../plan/state.js';
 import { readAll } from './converge.js';
 import { firewallProblem } from './firewall.js';
-import { loadPeers } from './peers-file.js';
+import { readPeerSource } from './peers-file.js';
 import { attachmentArgs, attachmentOf, uplinkFor } from './plugin.js';
 import type { Host } from './seam.js';
 
@@ -28,9 +28,11 @@ export async function check<C extends NetworkConfig>(
   const cfg = p.load(req.conf);
   const prev = req.conf.prevResult;
   if (!prev) throw configError('CHECK needs prevResult (the result of ADD)');
-  const peers = loadPeers(host, cfg.peers, cfg.peersFile);
+  const source = readPeerSource(host, cfg.peers, cfg.peersFile);
+  const peers = parsePeerSource(source);
   const att = attachmentOf(req);
-  const owner = routeOwner(p, cfg.network);
+  // Without the peers file, routes to other hosts are not ours to judge (see PeerSource.missing).
+  const owner = source.missing ? undefined : routeOwner(p, cfg.network);
   const uplink = await uplinkFor(host, p, cfg);
   const args = attachmentArgs(req);
   const plan = p.plan({ cfg, peers, att, netns: req.netns, uplink, remote: true, args, ipam: prev });

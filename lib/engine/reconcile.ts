@@ -11,7 +11,7 @@ import { describePeers, parsePeerSource } from '../plan/peers.js';
 import { converge, readAll } from './converge.js';
 import { applyNetworkRules } from './firewall.js';
 import { deleteLinks } from './links.js';
-import { readPeerSource } from './peers-file.js';
+import { peersFileMissing, readPeerSource } from './peers-file.js';
 import { uplinkFor } from './plugin.js';
 import { recordConverged } from './scope.js';
 import type { Host } from './seam.js';
@@ -40,7 +40,9 @@ export async function convergeNetwork<C extends NetworkConfig>(
   noteUplink(host, { uplink, recalled: false });
   host.sweepStamps(true);
   if (plan.firewall) await applyNetworkRules(host, plan.firewall);
-  const owner = routeOwner(p, cfg.network);
+  // Without the peers file the other hosts are unknown: their routes are left as they are.
+  if (source.missing) log.warn(peersFileMissing(source));
+  const owner = source.missing ? undefined : routeOwner(p, cfg.network);
   // A link only pods need goes with the network's last pod.
   const unused = !podsGone
     ? []
@@ -67,7 +69,7 @@ export async function convergeNetwork<C extends NetworkConfig>(
     o.kind === 'link' ? onHost(o.name) : o.kind === 'sysctl' ? true : onHost(o.dev),
   );
   const failed = await converge(host, existing, snap, owner, log);
-  if (existing.length === plan.shared.length && !failed.length)
+  if (owner && existing.length === plan.shared.length && !failed.length)
     recordConverged(host, cfg.network, source, [cfg, uplink], owner);
   if (failed.length)
     log.warn(

@@ -31,7 +31,8 @@ export function peersScope(
 ): PeersScope {
   const applied = host.stamp(network, 'peers');
   const content = scopeContent(src, inputs, owner);
-  if (applied.matches(content))
+  // Without the peers file the other hosts are unknown: nothing to them is planned or pruned.
+  if (src.missing || applied.matches(content))
     return {
       peers: parsePeerSource(src, true),
       remote: false,

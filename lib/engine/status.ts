@@ -7,9 +7,9 @@ import { CniError, ErrorCode } from '../cni/errors.js';
 import type { Request } from '../cni/plugin.js';
 import { loadNetworkConfig, type NetworkConfig } from '../plan/config.js';
 import type { NetPlugin } from '../plan/contract.js';
-import { describePeers, remotePeers } from '../plan/peers.js';
+import { describePeers, parsePeerSource, remotePeers } from '../plan/peers.js';
 import { notOnLink } from './check.js';
-import { loadPeers } from './peers-file.js';
+import { readPeerSource } from './peers-file.js';
 import type { Host } from './seam.js';
 
 export async function status<C extends NetworkConfig>(
@@ -32,7 +32,13 @@ export async function status<C extends NetworkConfig>(
   }
   await req.ipam?.status();
   await p.status?.(req.conf);
-  const peers = loadPeers(host, cfg.peers, cfg.peersFile);
+  const source = readPeerSource(host, cfg.peers, cfg.peersFile);
+  if (source.missing)
+    throw new CniError(
+      ErrorCode.NotAvailable,
+      `peersFile "${source.file}" does not exist yet: has cni-suite agent written it? Pods start without routes to other hosts until it has`,
+    );
+  const peers = parsePeerSource(source);
   const far = p.directRoutes ? await notOnLink(host, remotePeers(peers, cfg.podCIDRs)) : [];
   if (far.length)
     throw new CniError(ErrorCode.LimitedConnectivity, `peers not on-link: ${describePeers(far)}`);

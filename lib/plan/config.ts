@@ -31,12 +31,19 @@ export function loadNetworkConfig(conf: NetConf): NetworkConfig {
     clusterCIDR: cidrList(raw.clusterCIDR, 'clusterCIDR', false),
     internal: (raw.internal as boolean | undefined) ?? false,
     peers: raw.peers === undefined ? [] : parsePeers(raw.peers, 'peers'),
-    peersFile: raw.peersFile as string | undefined,
+    peersFile: absolutePath(raw.peersFile as string | undefined, 'peersFile'),
     podCIDRs:
       raw.podCIDR === undefined
         ? ipamSubnets((raw.ipam ?? {}) as Record<string, unknown>)
         : cidrList(raw.podCIDR, 'podCIDR', true),
   };
+}
+
+/** A path the plugin reads: absolute, since a runtime starts us in whatever directory it likes. */
+function absolutePath(path: string | undefined, key: string): string | undefined {
+  if (path !== undefined && !path.startsWith('/'))
+    throw configError(`${key} "${path}" must be an absolute path, e.g. "/run/cni-suite/peers.json"`);
+  return path;
 }
 
 /** A string or list of CIDRs; `subnets` also refuses host bits. */

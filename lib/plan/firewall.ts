@@ -111,7 +111,10 @@ function fragmentRules(f: Fragment, n: Names, fw: FirewallSpec): string[] {
       return FRAGMENT_CHAINS.untracked(n).map((c) => rule(`udp dport ${f.port} notrack`, c));
     case 'masquerade':
     case 'internal': {
-      const verdict = f.kind === 'masquerade' ? 'masquerade' : 'drop';
+      // fully-random: the source port of a masqueraded flow is drawn at random, not kept. Two pods'
+      // UDP flows (DNS) from the same source port otherwise race for one conntrack entry, and the
+      // loser's packet is dropped: the 5 s DNS delays of kubernetes #56903 (flannel #1004).
+      const verdict = f.kind === 'masquerade' ? 'masquerade fully-random' : 'drop';
       return podSources(fw, n).map(([fam, pods, cluster]) =>
         rule(`${fam} saddr ${pods} ${fam} daddr != @${cluster} ${verdict}`),
       );

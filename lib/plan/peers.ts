@@ -36,6 +36,11 @@ export interface PeerSource {
   text: string | undefined;
   /** The file's JSON, parsed when read: a file that is not JSON fails ADD before IPAM runs. */
   json?: unknown;
+  /**
+   * The file does not exist yet (a node whose agent has not written it): the other hosts are
+   * unknown, not gone, so nothing to them is planned, compared or pruned.
+   */
+  missing?: boolean;
 }
 
 /**

@@ -28,6 +28,7 @@ import {
   sameElement,
   TABLE,
   type Table,
+  udpPortsOf,
 } from './rules.js';
 
 /** Read-modify-write of the table is serialised on the host: a held port is checked, then taken. */
@@ -95,7 +96,11 @@ const udpPorts = (cfg: PortmapConfig, pod: readonly PodAddress[]) =>
         .map((family) => ({ family, port: m.hostPort })),
     );
 
-/** Removes the elements `doomed` picks, or the whole table when nothing else is left. */
+/**
+ * Removes the elements `doomed` picks, or the whole table when nothing else is left; then the UDP
+ * flows conntrack holds for their host ports, which would otherwise keep sending a recreated
+ * pod's datagrams to the old address (containernetworking/plugins #123).
+ */
 async function removeElements(req: Request, doomed: (e: Element) => boolean): Promise<void> {
   if (!hasTool('nft')) {
     req.log.warn('nft is not installed: no port mapping can exist, nothing to remove');
@@ -107,6 +112,9 @@ async function removeElements(req: Request, doomed: (e: Element) => boolean): Pr
     const gone = elements.filter(doomed);
     if (!gone.length) return;
     await nftApply(gone.length === elements.length ? dropTableScript() : deleteScript(gone));
+    // Under the lock: a new ADD of the same port flushes after its elements are in, never before ours.
+    if (!(await flushUdpPorts(udpPortsOf(gone))))
+      req.log.warn('conntrack is not installed: UDP flows of the removed mappings stay until they time out');
   } finally {
     release();
   }

@@ -29,6 +29,21 @@ export interface Element {
   owner: string | undefined;
 }
 
+/**
+ * The UDP host ports that DNAT elements map, per family ("pm4_any" → 4): a mapping's flows that
+ * conntrack still holds keep the translation they had, so DEL and GC flush them as ADD does.
+ */
+export function udpPortsOf(elements: readonly Element[]): { family: Family; port: number }[] {
+  const out = new Map<string, { family: Family; port: number }>();
+  for (const e of elements) {
+    const family = e.set.startsWith('pm6') ? 6 : 4;
+    const [proto, port] = e.parts.slice(-2);
+    if (e.set.endsWith('_snat') || proto !== 'udp') continue;
+    out.set(`${family}/${port}`, { family, port: Number(port) });
+  }
+  return [...out.values()];
+}
+
 /** The comment that marks an attachment's elements: network/containerID/ifname, or a hash if too long. */
 export function ownerKey(a: AttachmentId): string {
   const full = `${a.network}/${a.containerId}/${a.ifname}`;
@@ -154,7 +169,8 @@ export function baseScript(): string {
       'dnat',
       `meta nfproto ${fam === 'ip' ? 'ipv4' : 'ipv6'} dnat ${fam} to meta l4proto . th dport map @pm${f}_any`,
     );
-    rule('post', `ct status dnat ${fam} daddr . ${fam} saddr @pm${f}_snat masquerade`);
+    // fully-random, as every masquerade of the suite (see lib/plan/firewall.ts).
+    rule('post', `ct status dnat ${fam} daddr . ${fam} saddr @pm${f}_snat masquerade fully-random`);
   }
   return `${lines.join('\n')}\n`;
 }

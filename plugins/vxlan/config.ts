@@ -15,6 +15,15 @@ export interface VxlanConfig extends BridgedConfig, Underlay {
   untrackTunnel: boolean;
 }
 
+/**
+ * The device's VNI and UDP port, with their defaults: the lenient read STATUS makes (it must not
+ * fail on an ADD-time rule), in the one place that knows the defaults.
+ */
+export const deviceKeys = (raw: Record<string, unknown>): { vni: number; port: number } => ({
+  vni: typeof raw.vni === 'number' ? raw.vni : 1,
+  port: typeof raw.port === 'number' ? raw.port : 4789,
+});
+
 export function loadConfig(conf: NetConf): VxlanConfig {
   const raw = conf.raw;
   const bridged = loadBridgedConfig(conf);
@@ -26,8 +35,7 @@ export function loadConfig(conf: NetConf): VxlanConfig {
   return {
     ...bridged,
     ...underlay,
-    vni: (raw.vni as number | undefined) ?? 1,
-    port: (raw.port as number | undefined) ?? 4789,
+    ...deviceKeys(raw),
     mode,
     directRouting: (raw.directRouting as boolean | undefined) ?? false,
     untrackTunnel: (raw.untrackTunnel as boolean | undefined) ?? true,

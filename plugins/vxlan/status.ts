@@ -5,11 +5,11 @@ import type { NetConf } from '../../lib/cni/config.js';
 import { CniError, ErrorCode } from '../../lib/cni/errors.js';
 import type { IpLink } from '../../lib/plan/state.js';
 import { ipJson } from '../../lib/sys/ip.js';
+import { deviceKeys } from './config.js';
 import { vxlanDevice } from './plan.js';
 
 export async function status(conf: NetConf): Promise<void> {
-  const vni = (conf.raw.vni as number | undefined) ?? 1;
-  const port = (conf.raw.port as number | undefined) ?? 4789;
+  const { vni, port } = deviceKeys(conf.raw);
   const devices = await ipJson<IpLink[]>(['-d', 'link', 'show', 'type', 'vxlan']);
   const taken = devices.find(
     (l) =>

@@ -253,6 +253,47 @@ t.test('UDP: a pod replaced by a new one with the same mapping gets the next dat
   );
 });
 
+t.test("UDP: DEL flushes the conntrack entries of the pod's mappings", async (t) => {
+  const c = await Cluster.create(t, { hosts: 1, underlay: 'routed' });
+  const [h1] = c.hosts as [ClusterHost];
+  const dns = [{ hostPort: 5354, containerPort: 53, protocol: 'udp' }];
+  const tcp = [{ hostPort: 8081, containerPort: 80 }];
+  const old = await addMapped(t, c, h1, 'old', [...dns, ...tcp]);
+  await udpServer(old.name, 53, 'old');
+  t.equal(
+    await udpAsk(c.outside.name, h1.ip, 5354, 40010),
+    'old 172.16.1.1',
+    'the pod answers on its host port',
+  );
+  const tracked = async () =>
+    (await inNs(h1.name, 'conntrack', ['-L', '-p', 'udp', '--orig-port-dst', '5354'], { reject: false }))
+      .stdout;
+  t.match(
+    await tracked(),
+    new RegExp(`dport=5354 .*src=${old.v4!.replace(/\./g, '\\.')}`),
+    'the control: conntrack holds the DNATed flow',
+  );
+  const net = { file: bin('bridge-route'), conf: dualStack(c, h1) };
+  const del = await runChain(
+    'DEL',
+    [net, { file: bin('portmap'), conf: portmapConf([...dns, ...tcp]) }],
+    old.call,
+    old.result,
+  );
+  t.notOk(del.failed, 'DEL');
+  t.notMatch(await tracked(), /dport=5354/, 'after DEL no entry sends the port to the old pod');
+});
+
+t.test("every masquerade is fully-random: the network's and portmap's hairpin", async (t) => {
+  const c = await Cluster.create(t, { hosts: 1, underlay: 'routed' });
+  const [h1] = c.hosts as [ClusterHost];
+  await addMapped(t, c, h1, 'fr', [{ hostPort: 8082, containerPort: 80 }]);
+  const rules = await ruleset(h1);
+  const masquerades = rules.split('\n').filter((l) => /\bmasquerade\b/.test(l));
+  t.ok(masquerades.length >= 3, `the network's two (IPv4, IPv6) and portmap's: ${masquerades.length}`);
+  for (const l of masquerades) t.match(l, /masquerade fully-random/, l.trim());
+});
+
 t.test('DEL needs no runtimeConfig, prevResult or netns; twice is fine; GC removes the stale', async (t) => {
   const c = await Cluster.create(t, { hosts: 1, underlay: 'routed' });
   const [h1] = c.hosts as [ClusterHost];

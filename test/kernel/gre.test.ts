@@ -3,8 +3,13 @@
 import t from 'tap';
 import { runScenario } from '../helpers/kernel-scenario.js';
 
-t.test('gre l3: pods across three routed hosts; CHECK, GC, peers leaving; bad config; kill -9', (t) =>
-  runScenario(t, 'test/kernel/gre.sh', ['l3', 'bad', 'kills'], { minChecks: 60, timeoutSeconds: 480 }),
+t.test(
+  'gre l3: pods across three routed hosts; CHECK, GC, peers leaving; bad config; a pod holding eth0; kill -9',
+  (t) =>
+    runScenario(t, 'test/kernel/gre.sh', ['l3', 'bad', 'taken', 'kills'], {
+      minChecks: 60,
+      timeoutSeconds: 480,
+    }),
 );
 
 t.test(

@@ -10,8 +10,8 @@ t.test('ipvlan-l3: pods across hosts, the shim and its control, egress NAT in l3
   }),
 );
 
-t.test('ipvlan-l3: bad config, kill -9 during ADD, the conf-examples as shipped', (t) =>
-  runScenario(t, 'test/kernel/ipvlan.sh', ['pods', 'bad', 'kills', 'examples'], {
+t.test('ipvlan-l3: bad config, a pod holding eth0, kill -9 during ADD, the conf-examples as shipped', (t) =>
+  runScenario(t, 'test/kernel/ipvlan.sh', ['pods', 'bad', 'taken', 'kills', 'examples'], {
     minChecks: 40,
     timeoutSeconds: 480,
   }),

@@ -122,7 +122,7 @@ t.test('firewall fragments follow the config; the script removes the chains not 
   const script = networkScript(iso);
   t.match(
     script,
-    /add rule inet cni_suite n\w+_post ip saddr \{ 10\.244\.1\.0\/24 \} ip daddr != @n\w+_cluster4 masquerade\n/,
+    /add rule inet cni_suite n\w+_post ip saddr \{ 10\.244\.1\.0\/24 \} ip daddr != @n\w+_cluster4 masquerade fully-random\n/,
     "pod traffic is matched by this host's pod subnet",
   );
   t.notMatch(script, /saddr @|ip6 saddr/, 'not by the pod sets, and no IPv6 rule without an IPv6 subnet');
@@ -140,7 +140,7 @@ t.test('firewall fragments follow the config; the script removes the chains not 
   t.same(unnamed({}).podCIDRs, [], 'no pod subnet named');
   t.match(
     networkScript(unnamed({})),
-    /add rule inet cni_suite n\w+_post ip saddr @n\w+_pods4 ip daddr != @n\w+_cluster4 masquerade\n.*ip6 saddr @n\w+_pods6 /,
+    /add rule inet cni_suite n\w+_post ip saddr @n\w+_pods4 ip daddr != @n\w+_cluster4 masquerade fully-random\n.*ip6 saddr @n\w+_pods6 /,
     'then masquerade reads the pod sets',
   );
   t.notMatch(networkScript(unnamed({})), podSetFlush, 'which are kept');

@@ -226,7 +226,7 @@ t.test('routes and resolvConf pass through', async (t) => {
 
 t.test('DEL and GC need only a data dir: broken ranges do not stop a release', async (t) => {
   const conf = netconf({}, { ranges: [[{ subnet: '10.1.0.5/24' }]], dataDir: '/tmp/x' });
-  t.same(loadStoreConfig(conf), { network: 'net1', dataDir: '/tmp/x', setCount: 1 });
+  t.same(loadStoreConfig(conf), { network: 'net1', dataDir: '/tmp/x', setCount: 1, releaseOnReboot: true });
   t.match(
     failure(() => loadStoreConfig(netconf({}, { dataDir: 'x' }))),
     { code: 7 },

@@ -15,16 +15,9 @@ async function get(netns: string, path: string, address = '127.0.0.1:9477') {
   return JSON.parse(r.stdout) as { status: number; body: string };
 }
 
-/** A sample's value in Prometheus text, or undefined. */
-const sample = (text: string, name: string) => {
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-  return line === undefined ? undefined : Number(line.split(' ')[1]);
-};
-
-t.test('healthz, readyz and metrics follow the agent', async (t) => {
-  const lab = await Lab.create(t);
-  const etcd = await Etcd.start(t, await lab.host('etcd'));
-  const init = await agentCommand(etcd.host.name, [
+/** `agent init` of the network every test here uses. */
+const initNetwork = (etcd: Etcd) =>
+  agentCommand(etcd.host.name, [
     'init',
     '--network',
     'podnet',
@@ -35,6 +28,17 @@ t.test('healthz, readyz and metrics follow the agent', async (t) => {
     '--plugin',
     'bridge-route',
   ]);
+
+/** A sample's value in Prometheus text, or undefined. */
+const sample = (text: string, name: string) => {
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line === undefined ? undefined : Number(line.split(' ')[1]);
+};
+
+t.test('healthz, readyz and metrics follow the agent', async (t) => {
+  const lab = await Lab.create(t);
+  const etcd = await Etcd.start(t, await lab.host('etcd'));
+  const init = await initNetwork(etcd);
   t.equal(init.code, 0, `agent init ${init.stderr}`);
   const [h1, h2] = [await lab.host('h1'), await lab.host('h2')];
   const start = (host: typeof h1, files = agentFiles(t, host.name), extra: string[] = []) => {
@@ -94,22 +98,7 @@ t.test('healthz, readyz and metrics follow the agent', async (t) => {
 t.test('healthAddress: "" serves nothing; another address is used; a bad one is refused', async (t) => {
   const lab = await Lab.create(t, '192.168.101');
   const etcd = await Etcd.start(t, await lab.host('etcd'));
-  t.equal(
-    (
-      await agentCommand(etcd.host.name, [
-        'init',
-        '--network',
-        'podnet',
-        '--etcd-endpoints',
-        etcd.url,
-        '--cluster-cidr',
-        '10.244.0.0/16',
-        '--plugin',
-        'bridge-route',
-      ])
-    ).code,
-    0,
-  );
+  t.equal((await initNetwork(etcd)).code, 0);
   const [h1, h2] = [await lab.host('h1'), await lab.host('h2')];
   const off = new Agent(h1.name, [
     ...['--network', 'podnet', '--etcd-endpoints', etcd.url, '--node-name', h1.name, '--health-address', ''],

@@ -162,7 +162,7 @@ export class AttachmentIndex {
       return;
     }
     mkdirSync(this.buckets, { recursive: true, mode: 0o700 });
-    overwrite(file, text);
+    overwrite(file, text, join(this.root, 'scratch.bucket'));
   }
 
   private fingerprint(): string {

@@ -8,17 +8,18 @@
 // the address is taken, the same test the reference makes with O_CREAT|O_EXCL.
 import {
   closeSync,
+  constants,
   linkSync,
   openSync,
   readdirSync,
   readFileSync,
+  renameSync,
   unlinkSync,
   writeFileSync,
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import { formatIp, type Ip, parseIp } from '../../lib/base/ip.js';
-import { writeFileAtomic } from '../../lib/sys/files.js';
 
 export const LOCK_FILE = 'lock';
 export const LAST_RESERVED_PREFIX = 'last_reserved_ip.';
@@ -143,7 +144,7 @@ export class LeaseDir {
    */
   setLastReserved(set: number, ip: string): void {
     try {
-      overwrite(this.path(`${LAST_RESERVED_PREFIX}${set}`), ip);
+      overwrite(this.path(`${LAST_RESERVED_PREFIX}${set}`), ip, `${this.scratch}.last`);
     } catch {
       // the next ADD starts its search elsewhere; nothing else depends on it
     }
@@ -175,9 +176,22 @@ export function removeIfPresent(file: string): void {
 }
 
 /**
- * Replaces a small file's content: a scratch file renamed over it (writeFileAtomic), so a symlink
- * or hard link someone put at `file` is replaced, never written through.
+ * Replaces a small file's content: `scratch` (on the same filesystem, only written under the
+ * network's lock, so one fixed name serves) is made anew and renamed over `file`. A symlink or hard
+ * link someone put at `file` is replaced, never written through; a call killed midway leaves at
+ * most `scratch`, which the next write replaces, and never a stray file beside the leases.
  */
-export function overwrite(file: string, text: string): void {
-  writeFileAtomic(file, text);
+export function overwrite(file: string, text: string, scratch: string): void {
+  removeIfPresent(scratch);
+  const fd = openSync(
+    scratch,
+    constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+    0o600,
+  );
+  try {
+    writeSync(fd, text);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(scratch, file);
 }

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { Cluster, type ClusterHost, leaseFiles } from '../helpers/cluster.js';
+import { hlConf } from '../helpers/host-local.js';
 import { inNs, ip, Lab } from '../helpers/lab.js';
 import { callPlugin } from '../helpers/plugin.js';
 import type { Tap } from '../helpers/scenario.js';
@@ -178,12 +179,7 @@ t.test('host-local writes last_reserved_ip by rename, never through a symlink', 
   writeFileSync(victim, 'precious\n');
   mkdirSync(join(dataDir, 'hlnet'));
   symlinkSync(victim, join(dataDir, 'hlnet', 'last_reserved_ip.0'));
-  const conf = {
-    cniVersion: '1.1.0',
-    name: 'hlnet',
-    type: 'host-local',
-    ipam: { type: 'host-local', subnet: '10.66.0.0/24', dataDir },
-  };
+  const conf = hlConf(dataDir, { subnet: '10.66.0.0/24' });
   const lab = await Lab.create(t);
   const pod = await lab.container('hl');
   const r = await callPlugin('host-local', conf, {
